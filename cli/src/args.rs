@@ -1,0 +1,121 @@
+//! Command-line flags.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Find price anomalies in customs declaration data stored as Parquet.
+#[derive(Debug, Parser)]
+#[command(name = "tradescan", version, about, propagate_version = true)]
+pub struct Cli {
+    /// TOML configuration (column mapping, detector parameters).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Worker threads (default: all cores).
+    #[arg(long, global = true, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Never draw progress bars.
+    #[arg(long, global = true)]
+    pub quiet: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Score every line of the inputs against baselines built from the same data.
+    Scan(ScanArgs),
+    /// Generate demo data, scan it and print the top findings.
+    Demo(DemoArgs),
+    /// Write a seeded synthetic dataset with planted, labelled anomalies.
+    Generate(GenerateArgs),
+    /// Show files, row groups, rows, date range and the schema check of the inputs.
+    Inspect(InspectArgs),
+    /// List the detectors.
+    Detectors,
+}
+
+/// Options shared by commands that scan.
+#[derive(Debug, Args)]
+pub struct ScanOptions {
+    /// Detectors to run, comma-separated (default: the config's, or all).
+    #[arg(long, value_delimiter = ',', value_name = "NAMES")]
+    pub detectors: Option<Vec<String>>,
+    /// First acceptance date to include (YYYY-MM-DD).
+    #[arg(long, value_name = "DATE")]
+    pub from: Option<String>,
+    /// Last acceptance date to include (YYYY-MM-DD).
+    #[arg(long, value_name = "DATE")]
+    pub to: Option<String>,
+    /// Rows per decoded batch.
+    #[arg(long, value_name = "ROWS")]
+    pub batch_size: Option<usize>,
+}
+
+/// `tradescan scan`.
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Parquet files or folders (searched recursively).
+    #[arg(required = true, value_name = "INPUT")]
+    pub inputs: Vec<PathBuf>,
+    /// Output folder for findings and summary.json.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Findings format.
+    #[arg(long, default_value = "parquet", value_parser = ["parquet", "csv", "jsonl"])]
+    pub format: String,
+    #[command(flatten)]
+    pub scan: ScanOptions,
+}
+
+/// `tradescan demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Keep the data and outputs in this folder (default: a temporary folder).
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Lines to generate.
+    #[arg(long, default_value_t = 300_000)]
+    pub rows: u64,
+    /// Generator seed.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Findings to print.
+    #[arg(long, default_value_t = 15)]
+    pub top: usize,
+}
+
+/// `tradescan generate`.
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Lines to write.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub rows: u64,
+    /// Seed: the same seed gives the same bytes.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Output folder.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// First month, YYYY-MM.
+    #[arg(long, default_value = "2025-01")]
+    pub start: String,
+    /// Number of months.
+    #[arg(long, default_value_t = 12)]
+    pub months: u32,
+    /// Rows per Parquet row group.
+    #[arg(long, default_value_t = 131_072)]
+    pub row_group_rows: usize,
+}
+
+/// `tradescan inspect`.
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// Parquet files or folders.
+    #[arg(required = true, value_name = "INPUT")]
+    pub inputs: Vec<PathBuf>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}

@@ -1,0 +1,233 @@
+//! Run configuration: the TOML file (`--config FILE`) and its defaults.
+//!
+//! ```toml
+//! [columns]                 # canonical name = the user's column name
+//! declaration_id = "DECL_NO"
+//! hs_code = "TARIC_CODE"
+//!
+//! [scan]
+//! threads = 0               # 0 = all cores
+//! batch_size = 65536
+//! from = "2025-01-01"       # inclusive acceptance-date window (optional)
+//! to = "2025-12-31"
+//!
+//! [price]
+//! min_group_size = 30
+//! local_min_group_size = 3
+//! levels = ["hs+origin+unit", "hs6+origin+unit", "hs6+unit", "hs4+unit"]
+//! denominator = "auto"      # auto | quantity | net-mass
+//! detectors = ["robust-z", "iqr-fence", "mass-per-unit"]
+//!
+//! [detectors.robust-z]
+//! threshold = 3.5
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::baseline::GroupLevel;
+use crate::detect::{DetectorConfigs, DetectorKind};
+use crate::error::{Error, Result};
+use crate::schema::{CANONICAL_COLUMNS, ColumnMapping};
+
+/// The whole run configuration. Every field has a documented default.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Canonical column name -> the user's column name.
+    pub columns: BTreeMap<String, String>,
+    /// Scan options.
+    pub scan: ScanConfig,
+    /// Price-anomaly options.
+    pub price: PriceConfig,
+    /// Per-detector parameters, keyed by detector name.
+    pub detectors: DetectorConfigs,
+}
+
+/// How the input is read.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScanConfig {
+    /// Worker threads; 0 means one per core.
+    pub threads: usize,
+    /// Rows per decoded record batch.
+    pub batch_size: usize,
+    /// First acceptance date to include (`YYYY-MM-DD`, inclusive).
+    pub from: Option<String>,
+    /// Last acceptance date to include (`YYYY-MM-DD`, inclusive).
+    pub to: Option<String>,
+}
+
+impl Default for ScanConfig {
+    fn default() -> Self {
+        ScanConfig {
+            threads: 0,
+            batch_size: 65_536,
+            from: None,
+            to: None,
+        }
+    }
+}
+
+/// Which denominator a unit value uses.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Denominator {
+    /// Per line by its unit: value per kg when the unit is a mass unit (or absent),
+    /// value per supplementary unit otherwise.
+    #[default]
+    Auto,
+    /// Always customs value / quantity, whatever the unit.
+    Quantity,
+    /// Always customs value / net mass in kg.
+    NetMass,
+}
+
+/// Options of the price-anomaly pass.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct PriceConfig {
+    /// A comparison group is used only when it has at least this many lines.
+    pub min_group_size: usize,
+    /// Fallback chain of comparison levels, most specific first.
+    pub levels: Vec<String>,
+    /// Fallback check: a line judged at a fallback level is flagged only if it is also
+    /// far (same detector, same spread) from the median of its most specific group with
+    /// at least this many lines. 0 turns the check off.
+    pub local_min_group_size: usize,
+    /// Which denominator unit values use.
+    pub denominator: Denominator,
+    /// Detectors to run, by name.
+    pub detectors: Vec<String>,
+}
+
+impl Default for PriceConfig {
+    fn default() -> Self {
+        PriceConfig {
+            min_group_size: 30,
+            local_min_group_size: 3,
+            levels: GroupLevel::default_chain()
+                .iter()
+                .map(|l| l.name())
+                .collect(),
+            denominator: Denominator::Auto,
+            detectors: DetectorKind::ALL
+                .iter()
+                .map(|d| d.name().to_string())
+                .collect(),
+        }
+    }
+}
+
+impl Config {
+    /// Read and validate a TOML config file.
+    pub fn from_file(path: &Path) -> Result<Config> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        Self::from_toml(&text).map_err(|e| match e {
+            Error::Config { message, .. } => Error::Config {
+                path: Some(path.to_path_buf()),
+                message,
+            },
+            other => other,
+        })
+    }
+
+    /// Parse and validate TOML text.
+    pub fn from_toml(text: &str) -> Result<Config> {
+        let config: Config = toml::from_str(text).map_err(|e| Error::config(e.to_string()))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Check every value; called by the parsers and before a run.
+    pub fn validate(&self) -> Result<()> {
+        self.mapping()?;
+        if self.scan.batch_size == 0 {
+            return Err(Error::config("scan.batch_size must be at least 1"));
+        }
+        self.date_window()?;
+        if self.price.min_group_size == 0 {
+            return Err(Error::config("price.min_group_size must be at least 1"));
+        }
+        self.levels()?;
+        self.detector_kinds()?;
+        self.detectors.validate()?;
+        Ok(())
+    }
+
+    /// The column mapping, defaults filled in.
+    pub fn mapping(&self) -> Result<ColumnMapping> {
+        for key in self.columns.keys() {
+            if !CANONICAL_COLUMNS.iter().any(|c| c.name == key) {
+                let names: Vec<&str> = CANONICAL_COLUMNS.iter().map(|c| c.name).collect();
+                return Err(Error::config(format!(
+                    "[columns]: unknown canonical column `{key}`; known: {}",
+                    names.join(", ")
+                )));
+            }
+        }
+        Ok(ColumnMapping::new(&self.columns))
+    }
+
+    /// The parsed fallback chain.
+    pub fn levels(&self) -> Result<Vec<GroupLevel>> {
+        if self.price.levels.is_empty() {
+            return Err(Error::config("price.levels must name at least one level"));
+        }
+        self.price
+            .levels
+            .iter()
+            .map(|s| GroupLevel::parse(s))
+            .collect()
+    }
+
+    /// The selected detectors, in registry order, without duplicates.
+    pub fn detector_kinds(&self) -> Result<Vec<DetectorKind>> {
+        let mut kinds = Vec::new();
+        for name in &self.price.detectors {
+            let kind = DetectorKind::from_name(name)?;
+            if !kinds.contains(&kind) {
+                kinds.push(kind);
+            }
+        }
+        kinds.sort();
+        Ok(kinds)
+    }
+
+    /// The acceptance-date window as days since 1970-01-01, inclusive.
+    pub fn date_window(&self) -> Result<(Option<i32>, Option<i32>)> {
+        let parse = |field: &str, v: &Option<String>| -> Result<Option<i32>> {
+            v.as_deref()
+                .map(|s| {
+                    crate::kernels::dates::parse_ymd(s).ok_or_else(|| {
+                        Error::config(format!("scan.{field}: `{s}` is not a date (YYYY-MM-DD)"))
+                    })
+                })
+                .transpose()
+        };
+        let from = parse("from", &self.scan.from)?;
+        let to = parse("to", &self.scan.to)?;
+        if let (Some(f), Some(t)) = (from, to)
+            && f > t
+        {
+            return Err(Error::config("scan.from is after scan.to"));
+        }
+        Ok((from, to))
+    }
+
+    /// Canonical TOML of the resolved configuration (for the run record).
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).unwrap_or_default()
+    }
+}
+
+/// Where a run writes and how (set by the CLI, not by the config file).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputOptions {
+    /// Output folder; created if missing.
+    pub dir: PathBuf,
+    /// Findings file format.
+    pub format: crate::report::Format,
+}

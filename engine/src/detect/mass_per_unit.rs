@@ -1,0 +1,87 @@
+//! `mass-per-unit` (P03): kilograms per supplementary unit far from the group's.
+//!
+//! **What it detects.** Quantities declared in the wrong unit: grams as kilograms,
+//! single pieces as thousands, pairs as dozens. Such a line often also has an odd unit
+//! value, but its net mass per declared unit gives it away even when the value was
+//! adjusted to look plausible.
+//!
+//! **Method.** For lines whose unit is not a mass unit and which have a positive
+//! quantity and net mass: `x = ln(net_mass_kg / quantity)`, compared with the same
+//! comparison group (and fallback levels) as unit values by a robust z,
+//! `(x - median) / (1.4826 * MAD)`, both tails; flagged when `|z| > threshold`.
+//! MAD = 0 follows the `mean-ad` rule of `robust-z`.
+//!
+//! **Parameters.** `threshold` (default 3.5).
+//!
+//! **Known false positives.** Codes covering items of very different size (parts,
+//! sets, assortments); lines whose net mass was estimated or left at a placeholder.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Detector, DetectorKind, Judgement, MadZero, Measure, robust_z};
+use crate::kernels::order_stats::OrderStats;
+
+/// Parameters of [`MassPerUnit`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MassPerUnitConfig {
+    /// Flag when |z| of ln kg per unit is above this.
+    pub threshold: f64,
+}
+
+impl Default for MassPerUnitConfig {
+    fn default() -> Self {
+        MassPerUnitConfig { threshold: 3.5 }
+    }
+}
+
+/// The mass-per-unit detector.
+#[derive(Debug, Clone)]
+pub struct MassPerUnit {
+    config: MassPerUnitConfig,
+}
+
+impl MassPerUnit {
+    /// With parameters.
+    pub fn new(config: MassPerUnitConfig) -> Self {
+        MassPerUnit { config }
+    }
+}
+
+impl Detector for MassPerUnit {
+    fn kind(&self) -> DetectorKind {
+        DetectorKind::MassPerUnit
+    }
+
+    fn measure(&self) -> Measure {
+        Measure::KgPerUnit
+    }
+
+    fn judge(&self, x: f64, stats: &OrderStats) -> Judgement {
+        robust_z(x, stats, self.config.threshold, MadZero::MeanAd)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousandfold_quantity_is_flagged() {
+        let s = OrderStats {
+            count: 50,
+            q1: -0.2,
+            median: 0.0,
+            q3: 0.2,
+            mad: 0.2,
+            mean_ad: 0.2,
+        };
+        let d = MassPerUnit::new(MassPerUnitConfig::default());
+        // Quantity x1000 -> kg per unit / 1000.
+        assert!(matches!(
+            d.judge(-(1000f64.ln()), &s),
+            Judgement::Flag { .. }
+        ));
+        assert_eq!(d.judge(0.1, &s), Judgement::Pass);
+    }
+}

@@ -1,0 +1,228 @@
+//! Price detectors: one per file, a small trait, a closed registry enum.
+//!
+//! | id | name | measure | fires when |
+//! |---|---|---|---|
+//! | `P01` | `robust-z` | ln unit value | `|x - median| / (1.4826 * MAD)` > threshold (3.5) |
+//! | `P02` | `iqr-fence` | ln unit value | x outside `[Q1 - k*IQR, Q3 + k*IQR]` (k = 3) |
+//! | `P03` | `mass-per-unit` | ln kg per supplementary unit | robust z of kg per unit > threshold (3.5) |
+//!
+//! Every detector's score is in the same unit, an estimate of standard deviations of the
+//! group's ln values, so findings of different detectors rank on one scale.
+
+mod iqr_fence;
+mod mass_per_unit;
+mod robust_z;
+
+pub use iqr_fence::{IqrFence, IqrFenceConfig};
+pub use mass_per_unit::{MassPerUnit, MassPerUnitConfig};
+pub use robust_z::{MadZero, RobustZ, RobustZConfig};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::kernels::order_stats::OrderStats;
+
+/// Scale factor that makes the MAD a consistent estimator of the standard deviation
+/// of a normal distribution.
+pub const MAD_TO_SIGMA: f64 = 1.4826;
+/// Scale factor that makes the IQR a consistent estimator of the standard deviation
+/// of a normal distribution.
+pub const IQR_TO_SIGMA: f64 = 1.349;
+
+/// Which per-line measure (and therefore which baseline) a detector judges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Measure {
+    /// ln(customs value / denominator).
+    UnitValue,
+    /// ln(net mass kg / quantity), lines with a non-mass unit only.
+    KgPerUnit,
+}
+
+/// Which side of the baseline a finding lies on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Direction {
+    /// Below the baseline (under-valuation for unit values).
+    Low,
+    /// Above the baseline (over-valuation, gouging).
+    High,
+}
+
+impl Direction {
+    /// `low` or `high`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Direction::Low => "low",
+            Direction::High => "high",
+        }
+    }
+
+    /// The side of `x` relative to `center`.
+    pub fn of(x: f64, center: f64) -> Direction {
+        if x < center {
+            Direction::Low
+        } else {
+            Direction::High
+        }
+    }
+}
+
+/// A detector's verdict on one line.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Judgement {
+    /// The line is anomalous.
+    Flag {
+        /// Distance from the baseline in standard-deviation equivalents (> 0, finite).
+        score: f64,
+        /// Which side.
+        direction: Direction,
+    },
+    /// Within the baseline.
+    Pass,
+    /// The group has no spread to judge against (every value equal).
+    NoSpread,
+}
+
+/// A price detector.
+pub trait Detector: Send + Sync {
+    /// Which registry entry this is.
+    fn kind(&self) -> DetectorKind;
+    /// Which measure it judges.
+    fn measure(&self) -> Measure;
+    /// Judge value `x` (on the ln scale) against its group's statistics.
+    fn judge(&self, x: f64, stats: &OrderStats) -> Judgement;
+}
+
+/// The registry: every detector tradescan has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum DetectorKind {
+    /// [`RobustZ`].
+    RobustZ,
+    /// [`IqrFence`].
+    IqrFence,
+    /// [`MassPerUnit`].
+    MassPerUnit,
+}
+
+impl DetectorKind {
+    /// Every detector, in registry order.
+    pub const ALL: [DetectorKind; 3] = [
+        DetectorKind::RobustZ,
+        DetectorKind::IqrFence,
+        DetectorKind::MassPerUnit,
+    ];
+
+    /// Stable id.
+    pub fn id(self) -> &'static str {
+        match self {
+            DetectorKind::RobustZ => "P01",
+            DetectorKind::IqrFence => "P02",
+            DetectorKind::MassPerUnit => "P03",
+        }
+    }
+
+    /// Stable kebab-case name used in flags, config and output.
+    pub fn name(self) -> &'static str {
+        match self {
+            DetectorKind::RobustZ => "robust-z",
+            DetectorKind::IqrFence => "iqr-fence",
+            DetectorKind::MassPerUnit => "mass-per-unit",
+        }
+    }
+
+    /// One-line description for listings.
+    pub fn summary(self) -> &'static str {
+        match self {
+            DetectorKind::RobustZ => {
+                "unit value far from its group's median, in robust standard deviations"
+            }
+            DetectorKind::IqrFence => "unit value outside its group's interquartile fences",
+            DetectorKind::MassPerUnit => {
+                "kg per supplementary unit far from its group's: quantity in the wrong unit"
+            }
+        }
+    }
+
+    /// Look a detector up by name or id.
+    pub fn from_name(name: &str) -> Result<DetectorKind> {
+        DetectorKind::ALL
+            .into_iter()
+            .find(|d| d.name() == name || d.id() == name)
+            .ok_or_else(|| {
+                let known: Vec<&str> = DetectorKind::ALL.iter().map(|d| d.name()).collect();
+                Error::config(format!(
+                    "unknown detector `{name}`; known: {}",
+                    known.join(", ")
+                ))
+            })
+    }
+
+    /// Build the detector with its configured parameters.
+    pub fn build(self, configs: &DetectorConfigs) -> Box<dyn Detector> {
+        match self {
+            DetectorKind::RobustZ => Box::new(RobustZ::new(configs.robust_z.clone())),
+            DetectorKind::IqrFence => Box::new(IqrFence::new(configs.iqr_fence.clone())),
+            DetectorKind::MassPerUnit => Box::new(MassPerUnit::new(configs.mass_per_unit.clone())),
+        }
+    }
+}
+
+/// Per-detector parameters (`[detectors.<name>]` in the config file).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DetectorConfigs {
+    /// `[detectors.robust-z]`.
+    #[serde(rename = "robust-z")]
+    pub robust_z: RobustZConfig,
+    /// `[detectors.iqr-fence]`.
+    #[serde(rename = "iqr-fence")]
+    pub iqr_fence: IqrFenceConfig,
+    /// `[detectors.mass-per-unit]`.
+    #[serde(rename = "mass-per-unit")]
+    pub mass_per_unit: MassPerUnitConfig,
+}
+
+impl DetectorConfigs {
+    /// Check every parameter.
+    pub fn validate(&self) -> Result<()> {
+        positive("detectors.robust-z.threshold", self.robust_z.threshold)?;
+        positive("detectors.iqr-fence.k", self.iqr_fence.k)?;
+        positive(
+            "detectors.mass-per-unit.threshold",
+            self.mass_per_unit.threshold,
+        )?;
+        Ok(())
+    }
+}
+
+fn positive(name: &str, v: f64) -> Result<()> {
+    if v.is_finite() && v > 0.0 {
+        Ok(())
+    } else {
+        Err(Error::config(format!(
+            "{name} must be a positive number, got {v}"
+        )))
+    }
+}
+
+/// Robust z of `x` against a median and a spread, under a MAD = 0 policy: shared by
+/// the detectors that score in robust standard deviations.
+pub(crate) fn robust_z(x: f64, stats: &OrderStats, threshold: f64, mad_zero: MadZero) -> Judgement {
+    let scale = if stats.mad > 0.0 {
+        MAD_TO_SIGMA * stats.mad
+    } else {
+        match mad_zero {
+            // Iglewicz & Hoaglin: with MAD = 0, use 1.253314 * mean absolute deviation.
+            MadZero::MeanAd if stats.mean_ad > 0.0 => 1.253_314 * stats.mean_ad,
+            _ => return Judgement::NoSpread,
+        }
+    };
+    let z = (x - stats.median) / scale;
+    if z.abs() > threshold && z.is_finite() {
+        Judgement::Flag {
+            score: z.abs(),
+            direction: Direction::of(x, stats.median),
+        }
+    } else {
+        Judgement::Pass
+    }
+}

@@ -1,0 +1,175 @@
+//! The engine's one error type, split by who is at fault: the user's input data, the
+//! user's configuration, I/O, or an internal bug.
+
+use std::path::PathBuf;
+
+/// Result alias used throughout the engine.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can stop a tradescan run.
+///
+/// Variants carry structured fields (path, row group, column, expected, found) so that
+/// callers and tests can match on them; `Display` renders one clear sentence.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    // ---- the user's input data -------------------------------------------------------
+    /// An input path does not exist.
+    #[error("input not found: {path}")]
+    InputNotFound {
+        /// The missing path.
+        path: PathBuf,
+    },
+    /// The inputs contain no `*.parquet` file.
+    #[error("no .parquet files found under {}", display_paths(.paths))]
+    NoInputFiles {
+        /// The inputs that were searched.
+        paths: Vec<PathBuf>,
+    },
+    /// A file is not readable Parquet (wrong magic bytes, truncated, corrupt footer).
+    #[error("{path}: not a readable Parquet file: {message}")]
+    NotParquet {
+        /// The file.
+        path: PathBuf,
+        /// What the Parquet reader said.
+        message: String,
+    },
+    /// A required column (after mapping) is not in the file.
+    #[error(
+        "{path}: column `{column}` (canonical `{canonical}`) not found; the file has: {}",
+        .available.join(", ")
+    )]
+    MissingColumn {
+        /// The file.
+        path: PathBuf,
+        /// Canonical column name.
+        canonical: &'static str,
+        /// The user's column name it is mapped to.
+        column: String,
+        /// Columns present in the file.
+        available: Vec<String>,
+    },
+    /// A column has a physical type the engine cannot use for its role.
+    #[error(
+        "{path}: column `{column}` (canonical `{canonical}`) has type {found}, expected {expected}"
+    )]
+    WrongType {
+        /// The file.
+        path: PathBuf,
+        /// Canonical column name.
+        canonical: &'static str,
+        /// The user's column name.
+        column: String,
+        /// What the role accepts.
+        expected: &'static str,
+        /// The Arrow type found.
+        found: String,
+    },
+    /// Data could not be decoded (corrupt page, bad encoding, ...).
+    #[error("{path}: row group {row_group}{}: cannot decode data: {message}", column_suffix(.column))]
+    CorruptData {
+        /// The file.
+        path: PathBuf,
+        /// Row group index inside the file.
+        row_group: usize,
+        /// The column whose data failed to decode, where it could be identified.
+        column: Option<String>,
+        /// What the decoder said.
+        message: String,
+    },
+
+    // ---- the user's configuration ----------------------------------------------------
+    /// The configuration file is unreadable or invalid.
+    #[error("config {}: {message}", .path.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "(built-in)".into()))]
+    Config {
+        /// The config file, if the problem came from one.
+        path: Option<PathBuf>,
+        /// What is wrong.
+        message: String,
+    },
+
+    // ---- I/O -------------------------------------------------------------------------
+    /// Reading or writing a file failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or folder.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Writing an output failed.
+    #[error("writing {path}: {message}")]
+    Write {
+        /// The output file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+
+    // ---- internal bugs ---------------------------------------------------------------
+    /// A broken internal invariant: a bug in tradescan, please report it.
+    #[error("internal error (a bug in tradescan): {0}")]
+    Internal(String),
+}
+
+impl Error {
+    /// Build an [`Error::Io`] for `path`.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// Build an [`Error::Config`] without a file.
+    pub fn config(message: impl Into<String>) -> Self {
+        Error::Config {
+            path: None,
+            message: message.into(),
+        }
+    }
+
+    /// Who is at fault, for reporting and exit codes.
+    pub fn blame(&self) -> Blame {
+        match self {
+            Error::InputNotFound { .. }
+            | Error::NoInputFiles { .. }
+            | Error::NotParquet { .. }
+            | Error::MissingColumn { .. }
+            | Error::WrongType { .. }
+            | Error::CorruptData { .. } => Blame::InputData,
+            Error::Config { .. } => Blame::Configuration,
+            Error::Io { .. } | Error::Write { .. } => Blame::Io,
+            Error::Internal(_) => Blame::Internal,
+        }
+    }
+}
+
+/// Who is at fault for an [`Error`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Blame {
+    /// The input data is missing, malformed or of the wrong shape.
+    InputData,
+    /// The configuration or command-line options are invalid.
+    Configuration,
+    /// The operating system refused a read or write.
+    Io,
+    /// A bug in tradescan.
+    Internal,
+}
+
+fn display_paths(paths: &[PathBuf]) -> String {
+    paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn column_suffix(column: &Option<String>) -> String {
+    column
+        .as_ref()
+        .map(|c| format!(", column `{c}`"))
+        .unwrap_or_default()
+}

@@ -1,0 +1,48 @@
+//! # tradescan
+//!
+//! A parallel engine that scans customs declaration lines stored as Parquet partitions
+//! and finds price anomalies: lines whose unit value is far from what comparable trade
+//! declares. Every finding explains itself: detector, comparison group and fallback
+//! level, group size, baseline, observed value, score and value gap.
+//!
+//! Main types:
+//! - [`Config`]: the TOML run configuration, including the column mapping that lets the
+//!   engine read any administration's export ([`schema`]).
+//! - [`Engine`]: owns the thread pool; [`Engine::scan`] runs a scan and returns
+//!   [`ScanOutput`] (sorted [`report::Finding`]s and a [`report::Summary`]).
+//! - [`detect`]: the detectors (one per file) and their registry.
+//! - [`Error`]: one error type, split by who is at fault.
+//!
+//! ```no_run
+//! use tradescan::{Config, Engine, NoProgress};
+//! # fn main() -> tradescan::Result<()> {
+//! let engine = Engine::new(Config::default())?;
+//! let out = engine.scan(&["data/".into()], &NoProgress)?;
+//! for f in out.findings.iter().take(10) {
+//!     println!("{} {:?} {}", f.detector, f.declaration_id, f.explanation);
+//! }
+//! tradescan::write_scan_output(&out, &tradescan::OutputOptions {
+//!     dir: "out".into(),
+//!     format: tradescan::report::Format::Parquet,
+//! })?;
+//! # Ok(()) }
+//! ```
+
+pub mod baseline;
+pub mod config;
+pub mod detect;
+pub mod error;
+pub mod inspect;
+pub mod kernels;
+mod output;
+mod pipeline;
+pub mod price;
+pub mod report;
+pub mod scan;
+pub mod schema;
+pub mod watch;
+
+pub use config::{Config, OutputOptions};
+pub use error::{Blame, Error, Result};
+pub use output::write_scan_output;
+pub use pipeline::{Engine, NoProgress, Progress, ScanOutput};

@@ -1,0 +1,750 @@
+//! The scan job: plan -> measure (parallel per unit) -> merge group ids in unit order
+//! -> baselines -> score (parallel per unit) -> read the flagged lines' details ->
+//! sort with a total order.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use rayon::prelude::*;
+
+use crate::baseline::{
+    FineKey, GroupBaseline, GroupLevel, MeasureBaseline, NO_GROUP, build_baseline,
+};
+use crate::config::Config;
+use crate::detect::{Detector, DetectorKind, Judgement, Measure};
+use crate::error::{Error, Result};
+use crate::kernels::arrow_edge::{NULL_DATE, date_days, f64_values, i64_values, strings};
+use crate::kernels::hash::FxHashMap;
+use crate::kernels::order_stats::OrderStats;
+use crate::kernels::unit_value::{Basis, SkipReason};
+use crate::price::{MeasureOptions, UnitMeasures, measure_unit};
+use crate::report::{Finding, IssueExample, Summary};
+use crate::scan::{ScanPlan, discover, plan, read_unit};
+use crate::schema::Col;
+use crate::watch::WatchIndex;
+
+/// Receives progress of long stages; the CLI draws a bar, the library never prints.
+pub trait Progress: Sync {
+    /// A stage starts, covering `total` rows.
+    fn stage(&self, _name: &str, _total: u64) {}
+    /// `rows` more rows are done.
+    fn advance(&self, _rows: u64) {}
+    /// The stage is over.
+    fn finish(&self) {}
+}
+
+/// Progress that goes nowhere.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoProgress;
+impl Progress for NoProgress {}
+
+/// The result of a scan: sorted findings and the run record.
+#[derive(Debug, Clone)]
+pub struct ScanOutput {
+    /// Findings in output order.
+    pub findings: Vec<Finding>,
+    /// The run record.
+    pub summary: Summary,
+}
+
+/// The engine: a validated configuration and its own thread pool.
+pub struct Engine {
+    config: Config,
+    pool: rayon::ThreadPool,
+    watch: WatchIndex,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("threads", &self.threads())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// Validate the configuration and start a pool of `config.scan.threads` workers
+    /// (0: one per core).
+    pub fn new(config: Config) -> Result<Engine> {
+        config.validate()?;
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(config.scan.threads)
+            .thread_name(|i| format!("tradescan-{i}"))
+            .build()
+            .map_err(|e| Error::Internal(format!("cannot start thread pool: {e}")))?;
+        Ok(Engine {
+            config,
+            pool,
+            watch: WatchIndex::shipped(),
+        })
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Worker threads.
+    pub fn threads(&self) -> usize {
+        self.pool.current_num_threads()
+    }
+
+    /// Discover the inputs' files and plan the units of work.
+    pub fn plan(&self, inputs: &[PathBuf]) -> Result<ScanPlan> {
+        let files = discover(inputs)?;
+        plan(
+            &files,
+            &self.config.mapping()?,
+            self.config.date_window()?,
+            &self.pool,
+        )
+    }
+
+    /// Scan the inputs: build baselines from them and score every line against them.
+    pub fn scan(&self, inputs: &[PathBuf], progress: &dyn Progress) -> Result<ScanOutput> {
+        let t0 = Instant::now();
+        let mut timings = BTreeMap::new();
+        let plan = self.plan(inputs)?;
+        lap(&mut timings, "plan", t0);
+
+        let levels = self.config.levels()?;
+        let kinds = self.config.detector_kinds()?;
+        let detectors: Vec<Box<dyn Detector>> = kinds
+            .iter()
+            .map(|k| k.build(&self.config.detectors))
+            .collect();
+        let opts = MeasureOptions {
+            denominator: self.config.price.denominator,
+            window: self.config.date_window()?,
+            kg_per_unit: detectors.iter().any(|d| d.measure() == Measure::KgPerUnit),
+            batch_size: self.config.scan.batch_size,
+        };
+
+        // Pass 1: per-line keys and measures, in parallel per unit.
+        let t = Instant::now();
+        progress.stage("reading", plan.rows());
+        let mut units: Vec<UnitMeasures> = self.pool.install(|| {
+            plan.units
+                .par_iter()
+                .map(|u| {
+                    let m = measure_unit(&plan, u, &opts);
+                    progress.advance(u.rows);
+                    m
+                })
+                .collect::<Result<Vec<_>>>()
+        })?;
+        progress.finish();
+        lap(&mut timings, "measure", t);
+
+        // Merge local group ids into global ids, in unit order.
+        let t = Instant::now();
+        let keys = merge_groups(&mut units, &self.pool);
+        lap(&mut timings, "merge", t);
+
+        // Baselines per measure (and the local baselines of the fallback check).
+        let t = Instant::now();
+        let price = &self.config.price;
+        let (uv, kg) = self.pool.install(|| {
+            let parts = |f: fn(&UnitMeasures) -> &[f64]| -> Vec<(&[u32], &[f64])> {
+                units.iter().map(|u| (u.gid.as_slice(), f(u))).collect()
+            };
+            let uv = Baselines::build(&parts(|u| &u.uv), &keys, &levels, price);
+            let kg = opts
+                .kg_per_unit
+                .then(|| Baselines::build(&parts(|u| &u.kgpu), &keys, &levels, price));
+            (uv, kg)
+        });
+        lap(&mut timings, "baseline", t);
+
+        // Pass 2: score every line.
+        let t = Instant::now();
+        let ctx = ScoreContext {
+            detectors: &detectors,
+            uv: &uv,
+            kg: kg.as_ref(),
+        };
+        let scored: Vec<UnitScore> = self
+            .pool
+            .install(|| units.par_iter().map(|u| ctx.score_unit(u)).collect());
+        lap(&mut timings, "score", t);
+
+        // Pass 3: details of flagged lines.
+        let t = Instant::now();
+        let batch_size = self.config.scan.batch_size;
+        let mut findings: Vec<Finding> = self
+            .pool
+            .install(|| {
+                scored
+                    .par_iter()
+                    .enumerate()
+                    .filter(|(_, s)| !s.flags.is_empty())
+                    .map(|(ui, s)| {
+                        self.details(&plan, ui, s, &units[ui], &keys, &levels, &ctx, batch_size)
+                    })
+                    .collect::<Result<Vec<Vec<Finding>>>>()
+            })?
+            .into_iter()
+            .flatten()
+            .collect();
+        findings.par_sort_unstable_by(Finding::output_order);
+        lap(&mut timings, "details", t);
+
+        let mut summary =
+            self.summarise(&plan, &units, &scored, &findings, &uv.main, &levels, &kinds);
+        lap(&mut timings, "total", t0);
+        summary.timings_ms = timings;
+        Ok(ScanOutput { findings, summary })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn details(
+        &self,
+        plan: &ScanPlan,
+        ui: usize,
+        score: &UnitScore,
+        measures: &UnitMeasures,
+        keys: &[FineKey],
+        levels: &[GroupLevel],
+        ctx: &ScoreContext<'_>,
+        batch_size: usize,
+    ) -> Result<Vec<Finding>> {
+        let unit = &plan.units[ui];
+        let file = &plan.files[unit.file];
+        let mut rows: Vec<u32> = score.flags.iter().map(|f| f.row).collect();
+        rows.dedup();
+        let cols = [
+            Col::DeclarationId,
+            Col::LineNo,
+            Col::Date,
+            Col::Office,
+            Col::ImporterId,
+            Col::Quantity,
+            Col::NetMassKg,
+            Col::CustomsValue,
+        ];
+        let mut detail: Vec<Detail> = Vec::with_capacity(rows.len());
+        read_unit(plan, unit, &cols, batch_size, Some(&rows), |b| {
+            let n = b.num_rows();
+            let err = |col: Col, e: arrow::error::ArrowError| Error::CorruptData {
+                path: file.path.clone(),
+                row_group: unit.row_groups.first().copied().unwrap_or(0),
+                column: Some(col.name().to_string()),
+                message: e.to_string(),
+            };
+            let text = |col: Col| -> Result<Vec<Option<String>>> {
+                b.get(col).map_or(Ok(vec![None; n]), |a| {
+                    strings(a.as_ref()).map_err(|e| err(col, e))
+                })
+            };
+            let num = |col: Col| -> Result<Vec<f64>> {
+                b.get(col).map_or(Ok(vec![f64::NAN; n]), |a| {
+                    f64_values(a.as_ref()).map_err(|e| err(col, e))
+                })
+            };
+            let ids = text(Col::DeclarationId)?;
+            let line_no = b.get(Col::LineNo).map_or(Ok(vec![None; n]), |a| {
+                i64_values(a.as_ref()).map_err(|e| err(Col::LineNo, e))
+            })?;
+            let dates = b.get(Col::Date).map_or(Ok(vec![NULL_DATE; n]), |a| {
+                date_days(a.as_ref()).map_err(|e| err(Col::Date, e))
+            })?;
+            let office = text(Col::Office)?;
+            let importer = text(Col::ImporterId)?;
+            let (q, m, v) = (
+                num(Col::Quantity)?,
+                num(Col::NetMassKg)?,
+                num(Col::CustomsValue)?,
+            );
+            for i in 0..n {
+                detail.push(Detail {
+                    declaration_id: ids[i].clone(),
+                    line_no: line_no[i],
+                    date: (dates[i] != NULL_DATE).then_some(dates[i]),
+                    office: office[i].clone(),
+                    importer_id: importer[i].clone(),
+                    quantity: finite(q[i]),
+                    net_mass_kg: finite(m[i]),
+                    customs_value: finite(v[i]),
+                });
+            }
+            Ok(())
+        })?;
+        if detail.len() != rows.len() {
+            return Err(Error::Internal(format!(
+                "{}: expected {} flagged rows back, read {}",
+                file.path.display(),
+                rows.len(),
+                detail.len()
+            )));
+        }
+        let mut out = Vec::with_capacity(score.flags.len());
+        for flag in &score.flags {
+            let Ok(pos) = rows.binary_search(&flag.row) else {
+                continue;
+            };
+            let d = &detail[pos];
+            let gid = measures.gid[flag.row as usize];
+            let key = keys[gid as usize];
+            let det = &ctx.detectors[flag.detector as usize];
+            let Some(base) = ctx.baselines(det.measure()) else {
+                continue;
+            };
+            let Some(g) = base.main.for_group(gid) else {
+                continue;
+            };
+            let local = flag
+                .local
+                .and_then(|i| base.local.as_ref()?.groups.get(i as usize));
+            out.push(make_finding(
+                det.kind(),
+                flag,
+                d,
+                key,
+                (g, local),
+                levels,
+                &self.watch,
+                (ui as u32, flag.row),
+            ));
+        }
+        Ok(out)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn summarise(
+        &self,
+        plan: &ScanPlan,
+        units: &[UnitMeasures],
+        scored: &[UnitScore],
+        findings: &[Finding],
+        uv_base: &MeasureBaseline,
+        levels: &[GroupLevel],
+        kinds: &[DetectorKind],
+    ) -> Summary {
+        let mut s = Summary {
+            tool: format!("tradescan {}", env!("CARGO_PKG_VERSION")),
+            files: plan.files.len() as u64,
+            bytes: plan.files.iter().map(|f| f.size).sum(),
+            row_groups: plan.files.iter().map(|f| f.row_groups() as u64).sum(),
+            row_groups_pruned: plan.row_groups_pruned as u64,
+            rows_total: plan.files.iter().map(|f| f.rows()).sum(),
+            rows_read: plan.rows(),
+            config: self.config.to_toml(),
+            ..Default::default()
+        };
+        for (ui, u) in units.iter().enumerate() {
+            for r in SkipReason::ALL {
+                let i = r as usize - 1;
+                if u.skipped[i] > 0 {
+                    *s.rows_skipped.entry(r.name().to_string()).or_default() += u.skipped[i];
+                }
+                if let Some(row) = u.first[i]
+                    && !s.first_seen.contains_key(r.name())
+                {
+                    s.first_seen
+                        .insert(r.name().to_string(), locate(plan, ui, row, r.column()));
+                }
+            }
+        }
+        if plan.rows_pruned > 0 {
+            *s.rows_skipped
+                .entry(SkipReason::OutsideDateWindow.name().into())
+                .or_default() += plan.rows_pruned;
+        }
+        let too_small: u64 = scored.iter().map(|x| x.group_too_small).sum();
+        if too_small > 0 {
+            s.rows_skipped.insert("group_too_small".into(), too_small);
+        }
+        s.rows_scored = scored.iter().map(|x| x.scored).sum();
+        for (k, kind) in kinds.iter().enumerate() {
+            let n: u64 = scored
+                .iter()
+                .map(|x| x.no_spread.get(k).copied().unwrap_or(0))
+                .sum();
+            if n > 0 {
+                s.no_spread.insert(kind.name().to_string(), n);
+            }
+            let w: u64 = scored
+                .iter()
+                .map(|x| x.local_withdrawn.get(k).copied().unwrap_or(0))
+                .sum();
+            if w > 0 {
+                s.withdrawn_by_local_check
+                    .insert(kind.name().to_string(), w);
+            }
+        }
+        for g in &uv_base.groups {
+            *s.groups_per_level
+                .entry(levels[g.level].name())
+                .or_default() += 1;
+        }
+        for (gid, r) in uv_base.resolved.iter().enumerate() {
+            if let Some(gi) = r {
+                let level = levels[uv_base.groups[*gi as usize].level].name();
+                *s.lines_per_level.entry(level).or_default() += uv_base.fine_counts[gid];
+            }
+        }
+        s.findings = findings.len() as u64;
+        let mut lines: Vec<(u32, u32)> = findings.iter().map(|f| f.locator).collect();
+        lines.sort_unstable();
+        lines.dedup();
+        s.lines_flagged = lines.len() as u64;
+        for f in findings {
+            *s.findings_by_detector
+                .entry(f.detector.to_string())
+                .or_default() += 1;
+            let fam = f.watch_family.clone().unwrap_or_else(|| "none".into());
+            for family in fam.split(';') {
+                *s.findings_by_watch_family
+                    .entry(family.to_string())
+                    .or_default() += 1;
+            }
+            *s.findings_by_level
+                .entry(f.group_level.clone())
+                .or_default() += 1;
+        }
+        s
+    }
+}
+
+fn lap(t: &mut BTreeMap<String, u64>, name: &str, since: Instant) {
+    t.insert(name.to_string(), since.elapsed().as_millis() as u64);
+}
+
+fn finite(v: f64) -> Option<f64> {
+    (!v.is_nan()).then_some(v)
+}
+
+/// Where row `row` of unit `ui` is: file, row group, row within the row group.
+fn locate(plan: &ScanPlan, ui: usize, row: u64, column: &str) -> IssueExample {
+    let unit = &plan.units[ui];
+    let file = &plan.files[unit.file];
+    let mut left = row;
+    let mut row_group = unit.row_groups.first().copied().unwrap_or(0);
+    for &rg in &unit.row_groups {
+        row_group = rg;
+        let n = file.row_group_rows(rg);
+        if left < n {
+            break;
+        }
+        left -= n;
+    }
+    IssueExample {
+        file: file.path.display().to_string(),
+        row_group,
+        row: left,
+        column: column.to_string(),
+    }
+}
+
+/// Replace each unit's local group ids by global ones. Global ids are assigned in
+/// order of first appearance across units in unit order, so they do not depend on
+/// the thread count.
+fn merge_groups(units: &mut [UnitMeasures], pool: &rayon::ThreadPool) -> Vec<FineKey> {
+    let mut global: FxHashMap<FineKey, u32> = FxHashMap::default();
+    let mut keys = Vec::new();
+    let remaps: Vec<Vec<u32>> = units
+        .iter()
+        .map(|u| {
+            u.keys
+                .iter()
+                .map(|k| {
+                    *global.entry(*k).or_insert_with(|| {
+                        keys.push(*k);
+                        (keys.len() - 1) as u32
+                    })
+                })
+                .collect()
+        })
+        .collect();
+    pool.install(|| {
+        units
+            .par_iter_mut()
+            .zip(remaps.par_iter())
+            .for_each(|(u, remap)| {
+                for g in u.gid.iter_mut().filter(|g| **g != NO_GROUP) {
+                    *g = remap[*g as usize];
+                }
+            });
+    });
+    keys
+}
+
+/// One detector firing on one line, before its details are read.
+#[derive(Debug, Clone, Copy)]
+struct Flag {
+    row: u32,
+    detector: u8,
+    score: f64,
+    direction: crate::detect::Direction,
+    value: f64,
+    /// Index of the local group (in the local baseline) that confirmed a fallback flag.
+    local: Option<u32>,
+}
+
+#[derive(Debug, Default)]
+struct UnitScore {
+    flags: Vec<Flag>,
+    scored: u64,
+    group_too_small: u64,
+    no_spread: Vec<u64>,
+    /// Fallback-level flags withdrawn by the local check, per detector.
+    local_withdrawn: Vec<u64>,
+}
+
+/// The baselines of one measure: the main chain and, for the fallback check, the most
+/// specific group with at least `local_min_group_size` lines of each line that resolved
+/// at a fallback level.
+struct Baselines {
+    main: MeasureBaseline,
+    local: Option<MeasureBaseline>,
+}
+
+impl Baselines {
+    fn build(
+        parts: &[(&[u32], &[f64])],
+        keys: &[FineKey],
+        levels: &[GroupLevel],
+        price: &crate::config::PriceConfig,
+    ) -> Baselines {
+        let main = build_baseline(parts, keys, levels, price.min_group_size, None);
+        let local_min = price.local_min_group_size;
+        let local =
+            (local_min > 0 && local_min < price.min_group_size && levels.len() > 1).then(|| {
+                let wanted: Vec<bool> = (0..keys.len())
+                    .map(|g| main.for_group(g as u32).is_some_and(|b| b.level > 0))
+                    .collect();
+                build_baseline(parts, keys, levels, local_min, Some(&wanted))
+            });
+        Baselines { main, local }
+    }
+
+    /// The judgement of `x` against its group, with the fallback check applied.
+    fn judge(
+        &self,
+        det: &dyn Detector,
+        gid: u32,
+        x: f64,
+    ) -> Option<(Judgement, Option<u32>, bool)> {
+        let group = self.main.for_group(gid)?;
+        let verdict = det.judge(x, &group.stats);
+        let Judgement::Flag { score, direction } = verdict else {
+            return Some((verdict, None, false));
+        };
+        let Some(local) = self.local.as_ref() else {
+            return Some((verdict, None, false));
+        };
+        let Some(li) = local.resolved.get(gid as usize).copied().flatten() else {
+            return Some((verdict, None, false));
+        };
+        let lg = &local.groups[li as usize];
+        if lg.level >= group.level {
+            return Some((verdict, None, false));
+        }
+        // Same spread, centred on the line's own (smaller) group.
+        let shift = lg.stats.median - group.stats.median;
+        let recentred = OrderStats {
+            q1: group.stats.q1 + shift,
+            median: lg.stats.median,
+            q3: group.stats.q3 + shift,
+            ..group.stats
+        };
+        match det.judge(x, &recentred) {
+            Judgement::Flag {
+                score: local_score, ..
+            } => Some((
+                Judgement::Flag {
+                    score: score.min(local_score),
+                    direction,
+                },
+                Some(li),
+                false,
+            )),
+            _ => Some((Judgement::Pass, None, true)),
+        }
+    }
+}
+
+struct ScoreContext<'a> {
+    detectors: &'a [Box<dyn Detector>],
+    uv: &'a Baselines,
+    kg: Option<&'a Baselines>,
+}
+
+impl ScoreContext<'_> {
+    fn baselines(&self, m: Measure) -> Option<&Baselines> {
+        match m {
+            Measure::UnitValue => Some(self.uv),
+            Measure::KgPerUnit => self.kg,
+        }
+    }
+
+    fn score_unit(&self, u: &UnitMeasures) -> UnitScore {
+        let k_det = self.detectors.len();
+        let mut out = UnitScore {
+            no_spread: vec![0; k_det],
+            local_withdrawn: vec![0; k_det],
+            ..Default::default()
+        };
+        let uses_uv = self
+            .detectors
+            .iter()
+            .any(|d| d.measure() == Measure::UnitValue);
+        for (row, &gid) in u.gid.iter().enumerate() {
+            if gid == NO_GROUP {
+                continue;
+            }
+            if uses_uv && !u.uv[row].is_nan() && self.uv.main.for_group(gid).is_none() {
+                out.group_too_small += 1;
+            }
+            let mut judged = false;
+            for (k, det) in self.detectors.iter().enumerate() {
+                let x = match det.measure() {
+                    Measure::UnitValue => u.uv[row],
+                    Measure::KgPerUnit => u.kgpu.get(row).copied().unwrap_or(f64::NAN),
+                };
+                if x.is_nan() {
+                    continue;
+                }
+                let Some(base) = self.baselines(det.measure()) else {
+                    continue;
+                };
+                let Some((verdict, local, withdrawn)) = base.judge(det.as_ref(), gid, x) else {
+                    continue;
+                };
+                judged = true;
+                out.local_withdrawn[k] += u64::from(withdrawn);
+                match verdict {
+                    Judgement::Flag { score, direction } => out.flags.push(Flag {
+                        row: row as u32,
+                        detector: k as u8,
+                        score,
+                        direction,
+                        value: x,
+                        local,
+                    }),
+                    Judgement::NoSpread => out.no_spread[k] += 1,
+                    Judgement::Pass => {}
+                }
+            }
+            out.scored += u64::from(judged);
+        }
+        out
+    }
+}
+
+/// Per-line fields read back for flagged lines.
+#[derive(Debug, Clone)]
+struct Detail {
+    declaration_id: Option<String>,
+    line_no: Option<i64>,
+    date: Option<i32>,
+    office: Option<String>,
+    importer_id: Option<String>,
+    quantity: Option<f64>,
+    net_mass_kg: Option<f64>,
+    customs_value: Option<f64>,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn make_finding(
+    kind: DetectorKind,
+    flag: &Flag,
+    d: &Detail,
+    key: FineKey,
+    (g, local): (&GroupBaseline, Option<&GroupBaseline>),
+    levels: &[GroupLevel],
+    watch: &WatchIndex,
+    locator: (u32, u32),
+) -> Finding {
+    let level = &levels[g.level];
+    let st = &g.stats;
+    let price = kind != DetectorKind::MassPerUnit;
+    let measure = if price {
+        key.basis.measure_name()
+    } else {
+        "kg_per_unit"
+    };
+    let observed = flag.value.exp();
+    let median = st.median.exp();
+    let value_gap = if price {
+        let denominator = match key.basis {
+            Basis::PerUnit => d.quantity,
+            Basis::PerKg => d.net_mass_kg.or(d.quantity),
+        };
+        match (d.customs_value, denominator) {
+            (Some(v), Some(q)) => Some(v - median * q),
+            _ => None,
+        }
+    } else {
+        None
+    };
+    let ratio = if observed >= median {
+        observed / median
+    } else {
+        median / observed
+    };
+    let side = if observed >= median { "above" } else { "below" };
+    let mut explanation = format!(
+        "{} {} is {:.1}x {} the median {} of {} lines in {} (level {} of {}: {})",
+        measure.replace('_', " "),
+        sig(observed),
+        ratio,
+        side,
+        sig(median),
+        st.count,
+        level.key_text(key),
+        g.level + 1,
+        levels.len(),
+        level.name(),
+    );
+    if let Some(l) = local {
+        explanation.push_str(&format!(
+            ", and far from the median {} of its own {} lines in {}",
+            sig(l.stats.median.exp()),
+            l.stats.count,
+            levels[l.level].key_text(key)
+        ));
+    }
+    explanation.push_str(&format!("; {} score {:.2}", kind.name(), flag.score));
+    Finding {
+        detector: kind.name(),
+        detector_id: kind.id(),
+        declaration_id: d.declaration_id.clone(),
+        line_no: d.line_no,
+        date: d.date,
+        office: d.office.clone(),
+        importer_id: d.importer_id.clone(),
+        origin: (!key.origin.is_none()).then(|| key.origin.to_text()),
+        hs_code: key.hs.to_text(),
+        unit: (!key.unit.is_none()).then(|| key.unit.to_text()),
+        quantity: d.quantity,
+        net_mass_kg: d.net_mass_kg,
+        customs_value: d.customs_value,
+        measure,
+        observed,
+        baseline_median: median,
+        baseline_mad: st.mad,
+        baseline_q1: st.q1.exp(),
+        baseline_q3: st.q3.exp(),
+        group_level: level.name(),
+        group_key: level.key_text(key),
+        group_size: st.count,
+        score: flag.score,
+        direction: flag.direction.name(),
+        value_gap,
+        watch_family: watch.families_of(key.hs),
+        explanation,
+        locator,
+    }
+}
+
+/// Four significant digits, without exponent for everyday magnitudes.
+fn sig(v: f64) -> String {
+    if v != 0.0 && (v.abs() >= 1e6 || v.abs() < 1e-3) {
+        format!("{v:.3e}")
+    } else {
+        let digits = (3 - v.abs().log10().floor() as i32).clamp(0, 6) as usize;
+        format!("{v:.digits$}")
+    }
+}

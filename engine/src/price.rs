@@ -1,0 +1,199 @@
+//! Per-line price measures of one scan unit: the first pass of a scan.
+
+use crate::baseline::FineKey;
+use crate::config::Denominator;
+use crate::error::{Error, Result};
+use crate::kernels::arrow_edge::{NULL_DATE, codes, date_days, f64_values, hs_codes};
+use crate::kernels::codes::{Code, HsCode};
+use crate::kernels::hash::FxHashMap;
+use crate::kernels::unit_value::{SkipReason, basis, ln_kg_per_unit, ln_unit_value};
+use crate::scan::{BatchColumns, ScanPlan, ScanUnit, read_unit};
+use crate::schema::Col;
+
+/// Fine group id of a line without a usable key (see `baseline::build`).
+pub use crate::baseline::NO_GROUP;
+
+/// Columns the measure pass decodes.
+pub const MEASURE_COLUMNS: [Col; 7] = [
+    Col::HsCode,
+    Col::Origin,
+    Col::Unit,
+    Col::Quantity,
+    Col::NetMassKg,
+    Col::CustomsValue,
+    Col::Date,
+];
+
+/// What the measure pass keeps of one unit: a group id and the ln measures per line.
+#[derive(Debug, Clone, Default)]
+pub struct UnitMeasures {
+    /// Local group id -> key (ids are first-appearance order within the unit).
+    pub keys: Vec<FineKey>,
+    /// Per line: local group id, or [`NO_GROUP`].
+    pub gid: Vec<u32>,
+    /// Per line: ln unit value (NaN when none).
+    pub uv: Vec<f64>,
+    /// Per line: ln kg per supplementary unit (NaN when none); empty when not needed.
+    pub kgpu: Vec<f64>,
+    /// Lines not scored, by [`SkipReason`] (index `reason as usize - 1`).
+    pub skipped: [u64; SkipReason::ALL.len()],
+    /// First line (within the unit) of each reason.
+    pub first: [Option<u64>; SkipReason::ALL.len()],
+}
+
+impl UnitMeasures {
+    fn skip(&mut self, reason: SkipReason, row: u64) {
+        let i = reason as usize - 1;
+        self.skipped[i] += 1;
+        if self.first[i].is_none() {
+            self.first[i] = Some(row);
+        }
+    }
+}
+
+/// Options of the measure pass.
+#[derive(Debug, Clone, Copy)]
+pub struct MeasureOptions {
+    /// Denominator rule.
+    pub denominator: Denominator,
+    /// Date window (days since epoch), inclusive.
+    pub window: (Option<i32>, Option<i32>),
+    /// Whether kg per unit is needed (mass-per-unit detector on).
+    pub kg_per_unit: bool,
+    /// Rows per record batch.
+    pub batch_size: usize,
+}
+
+/// Read one unit and compute each line's key and measures.
+pub fn measure_unit(
+    plan: &ScanPlan,
+    unit: &ScanUnit,
+    opts: &MeasureOptions,
+) -> Result<UnitMeasures> {
+    let file = &plan.files[unit.file];
+    let mut out = UnitMeasures::default();
+    let cap = unit.rows as usize;
+    out.gid.reserve(cap);
+    out.uv.reserve(cap);
+    if opts.kg_per_unit {
+        out.kgpu.reserve(cap);
+    }
+    let mut local: FxHashMap<FineKey, u32> = FxHashMap::default();
+    let windowed = opts.window != (None, None);
+    let cols: &[Col] = if windowed {
+        &MEASURE_COLUMNS
+    } else {
+        &MEASURE_COLUMNS[..6]
+    };
+    let mut row: u64 = 0;
+    read_unit(
+        plan,
+        unit,
+        cols,
+        opts.batch_size,
+        None,
+        |b: &BatchColumns| {
+            let n = b.num_rows();
+            let arrow_err = |col: Col, e: arrow::error::ArrowError| Error::CorruptData {
+                path: file.path.clone(),
+                row_group: unit.row_groups.first().copied().unwrap_or(0),
+                column: Some(col.name().to_string()),
+                message: e.to_string(),
+            };
+            let hs = hs_codes(required(b, Col::HsCode)?.as_ref())
+                .map_err(|e| arrow_err(Col::HsCode, e))?;
+            let origin = match b.get(Col::Origin) {
+                Some(a) => codes(a.as_ref(), false).map_err(|e| arrow_err(Col::Origin, e))?,
+                None => vec![Code::NONE; n],
+            };
+            let units = match b.get(Col::Unit) {
+                Some(a) => codes(a.as_ref(), true).map_err(|e| arrow_err(Col::Unit, e))?,
+                None => vec![Code::NONE; n],
+            };
+            let number = |col: Col| -> Result<Vec<f64>> {
+                match b.get(col) {
+                    Some(a) => f64_values(a.as_ref()).map_err(|e| arrow_err(col, e)),
+                    None => Ok(vec![f64::NAN; n]),
+                }
+            };
+            let value = number(Col::CustomsValue)?;
+            let qty = number(Col::Quantity)?;
+            let mass = number(Col::NetMassKg)?;
+            let dates = match (windowed, b.get(Col::Date)) {
+                (true, Some(a)) => date_days(a.as_ref()).map_err(|e| arrow_err(Col::Date, e))?,
+                _ => Vec::new(),
+            };
+            for i in 0..n {
+                let r = row + i as u64;
+                if windowed {
+                    let d = dates.get(i).copied().unwrap_or(NULL_DATE);
+                    if d == NULL_DATE
+                        || opts.window.0.is_some_and(|f| d < f)
+                        || opts.window.1.is_some_and(|t| d > t)
+                    {
+                        out.skip(SkipReason::OutsideDateWindow, r);
+                        push_none(&mut out, opts.kg_per_unit);
+                        continue;
+                    }
+                }
+                let bad = if hs[i] == HsCode::NONE {
+                    Some(SkipReason::BadHsCode)
+                } else if origin[i] == Code::INVALID {
+                    Some(SkipReason::BadOrigin)
+                } else if units[i] == Code::INVALID {
+                    Some(SkipReason::BadUnit)
+                } else {
+                    None
+                };
+                if let Some(reason) = bad {
+                    out.skip(reason, r);
+                    push_none(&mut out, opts.kg_per_unit);
+                    continue;
+                }
+                let mass_unit = units[i] == Code::KGM || units[i] == Code::NONE;
+                let basis = basis(opts.denominator, mass_unit);
+                let key = FineKey {
+                    hs: hs[i],
+                    origin: origin[i],
+                    unit: units[i],
+                    basis,
+                };
+                let id = *local.entry(key).or_insert_with(|| {
+                    out.keys.push(key);
+                    (out.keys.len() - 1) as u32
+                });
+                out.gid.push(id);
+                match ln_unit_value(value[i], qty[i], mass[i], basis) {
+                    Ok(v) => out.uv.push(v),
+                    Err(reason) => {
+                        out.skip(reason, r);
+                        out.uv.push(f64::NAN);
+                    }
+                }
+                if opts.kg_per_unit {
+                    out.kgpu.push(if mass_unit {
+                        f64::NAN
+                    } else {
+                        ln_kg_per_unit(qty[i], mass[i])
+                    });
+                }
+            }
+            row += n as u64;
+            Ok(())
+        },
+    )?;
+    Ok(out)
+}
+
+fn push_none(out: &mut UnitMeasures, kgpu: bool) {
+    out.gid.push(NO_GROUP);
+    out.uv.push(f64::NAN);
+    if kgpu {
+        out.kgpu.push(f64::NAN);
+    }
+}
+
+fn required(b: &BatchColumns, col: Col) -> Result<&arrow::array::ArrayRef> {
+    b.get(col)
+        .ok_or_else(|| Error::Internal(format!("column {} was not decoded", col.name())))
+}

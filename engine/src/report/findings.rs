@@ -1,0 +1,205 @@
+use std::io::Write;
+use std::sync::Arc;
+
+use arrow::array::{
+    ArrayRef, Date32Array, Float64Array, Int64Array, RecordBatch, StringArray, UInt64Array,
+};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::WriterProperties;
+
+use super::Format;
+use crate::error::{Error, Result};
+
+/// One finding: a line, the detector that fired, and all the evidence to re-check it.
+///
+/// Unit values (`observed`, `baseline_median`, `baseline_q1`, `baseline_q3`) are on the
+/// natural scale, in currency per unit or per kg as `measure` says; they are `exp` of
+/// the ln-scale statistics, so `baseline_median` equals
+/// `exp(median(ln(customs_value / quantity)))` over the group. `baseline_mad` is on the
+/// ln scale (a dimensionless spread: `exp(mad)` is the typical multiplicative deviation).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finding {
+    /// Detector name (`robust-z`, ...).
+    pub detector: &'static str,
+    /// Detector id (`P01`, ...).
+    pub detector_id: &'static str,
+    /// Declaration id.
+    pub declaration_id: Option<String>,
+    /// Line number within the declaration.
+    pub line_no: Option<i64>,
+    /// Acceptance date, days since 1970-01-01.
+    pub date: Option<i32>,
+    /// Customs office.
+    pub office: Option<String>,
+    /// Importer id.
+    pub importer_id: Option<String>,
+    /// Country of origin.
+    pub origin: Option<String>,
+    /// HS code as declared (normalised digits).
+    pub hs_code: String,
+    /// Supplementary unit.
+    pub unit: Option<String>,
+    /// Quantity.
+    pub quantity: Option<f64>,
+    /// Net mass in kg.
+    pub net_mass_kg: Option<f64>,
+    /// Customs value.
+    pub customs_value: Option<f64>,
+    /// `value_per_unit`, `value_per_kg` or `kg_per_unit`.
+    pub measure: &'static str,
+    /// The line's value of the measure (natural scale).
+    pub observed: f64,
+    /// Group median (natural scale).
+    pub baseline_median: f64,
+    /// Group MAD of the ln measure.
+    pub baseline_mad: f64,
+    /// Group first quartile (natural scale).
+    pub baseline_q1: f64,
+    /// Group third quartile (natural scale).
+    pub baseline_q3: f64,
+    /// Fallback level used (`hs+origin+unit`, ...).
+    pub group_level: String,
+    /// The comparison group's key (`hs6=071080|origin=CN|unit=KGM`).
+    pub group_key: String,
+    /// Lines in the comparison group.
+    pub group_size: u64,
+    /// Score, in standard-deviation equivalents; higher is more anomalous.
+    pub score: f64,
+    /// `low` or `high`.
+    pub direction: &'static str,
+    /// Declared value minus the value at the group median (revenue-at-risk proxy);
+    /// null for measures that are not prices.
+    pub value_gap: Option<f64>,
+    /// Watched families of the HS code, `;`-separated; null when none.
+    pub watch_family: Option<String>,
+    /// One sentence of explanation.
+    pub explanation: String,
+    /// Scan unit and row within it: the final tie-break of the sort order.
+    pub locator: (u32, u32),
+}
+
+impl Finding {
+    /// The total order findings are written in: score descending, then detector,
+    /// declaration, line, and position in the input.
+    pub fn output_order(a: &Finding, b: &Finding) -> std::cmp::Ordering {
+        b.score
+            .total_cmp(&a.score)
+            .then_with(|| a.detector_id.cmp(b.detector_id))
+            .then_with(|| a.declaration_id.cmp(&b.declaration_id))
+            .then_with(|| a.line_no.cmp(&b.line_no))
+            .then_with(|| a.locator.cmp(&b.locator))
+    }
+}
+
+/// The findings schema (column names are part of the product's interface).
+pub fn findings_schema() -> SchemaRef {
+    let s = |n: &str, null: bool| Field::new(n, DataType::Utf8, null);
+    let f = |n: &str, null: bool| Field::new(n, DataType::Float64, null);
+    Arc::new(Schema::new(vec![
+        s("detector", false),
+        s("detector_id", false),
+        s("declaration_id", true),
+        Field::new("line_no", DataType::Int64, true),
+        Field::new("date", DataType::Date32, true),
+        s("office", true),
+        s("importer_id", true),
+        s("origin", true),
+        s("hs_code", false),
+        s("unit", true),
+        f("quantity", true),
+        f("net_mass_kg", true),
+        f("customs_value", true),
+        s("measure", false),
+        f("observed", false),
+        f("baseline_median", false),
+        f("baseline_mad", false),
+        f("baseline_q1", false),
+        f("baseline_q3", false),
+        s("group_level", false),
+        s("group_key", false),
+        Field::new("group_size", DataType::UInt64, false),
+        f("score", false),
+        s("direction", false),
+        f("value_gap", true),
+        s("watch_family", true),
+        s("explanation", false),
+    ]))
+}
+
+/// Findings as one Arrow record batch, in the given order.
+pub fn findings_batch(findings: &[Finding]) -> Result<RecordBatch> {
+    fn strs<'a>(it: impl Iterator<Item = Option<&'a str>>) -> ArrayRef {
+        Arc::new(it.collect::<StringArray>())
+    }
+    fn floats(it: impl Iterator<Item = Option<f64>>) -> ArrayRef {
+        Arc::new(it.collect::<Float64Array>())
+    }
+    let f = findings;
+    let columns: Vec<ArrayRef> = vec![
+        strs(f.iter().map(|x| Some(x.detector))),
+        strs(f.iter().map(|x| Some(x.detector_id))),
+        strs(f.iter().map(|x| x.declaration_id.as_deref())),
+        Arc::new(f.iter().map(|x| x.line_no).collect::<Int64Array>()),
+        Arc::new(f.iter().map(|x| x.date).collect::<Date32Array>()),
+        strs(f.iter().map(|x| x.office.as_deref())),
+        strs(f.iter().map(|x| x.importer_id.as_deref())),
+        strs(f.iter().map(|x| x.origin.as_deref())),
+        strs(f.iter().map(|x| Some(x.hs_code.as_str()))),
+        strs(f.iter().map(|x| x.unit.as_deref())),
+        floats(f.iter().map(|x| x.quantity)),
+        floats(f.iter().map(|x| x.net_mass_kg)),
+        floats(f.iter().map(|x| x.customs_value)),
+        strs(f.iter().map(|x| Some(x.measure))),
+        floats(f.iter().map(|x| Some(x.observed))),
+        floats(f.iter().map(|x| Some(x.baseline_median))),
+        floats(f.iter().map(|x| Some(x.baseline_mad))),
+        floats(f.iter().map(|x| Some(x.baseline_q1))),
+        floats(f.iter().map(|x| Some(x.baseline_q3))),
+        strs(f.iter().map(|x| Some(x.group_level.as_str()))),
+        strs(f.iter().map(|x| Some(x.group_key.as_str()))),
+        Arc::new(
+            f.iter()
+                .map(|x| Some(x.group_size))
+                .collect::<UInt64Array>(),
+        ),
+        floats(f.iter().map(|x| Some(x.score))),
+        strs(f.iter().map(|x| Some(x.direction))),
+        floats(f.iter().map(|x| x.value_gap)),
+        strs(f.iter().map(|x| x.watch_family.as_deref())),
+        strs(f.iter().map(|x| Some(x.explanation.as_str()))),
+    ];
+    RecordBatch::try_new(findings_schema(), columns).map_err(|e| Error::Internal(e.to_string()))
+}
+
+/// Write findings in `format` to `w`.
+pub fn write_findings<W: Write + Send>(findings: &[Finding], format: Format, w: W) -> Result<()> {
+    let batch = findings_batch(findings)?;
+    let err = |e: &dyn std::fmt::Display| Error::Write {
+        path: format.file_name().into(),
+        message: e.to_string(),
+    };
+    match format {
+        Format::Parquet => {
+            let props = WriterProperties::builder()
+                .set_compression(Compression::ZSTD(ZstdLevel::default()))
+                .set_created_by(format!("tradescan {}", env!("CARGO_PKG_VERSION")))
+                .build();
+            let mut writer =
+                ArrowWriter::try_new(w, batch.schema(), Some(props)).map_err(|e| err(&e))?;
+            writer.write(&batch).map_err(|e| err(&e))?;
+            writer.close().map_err(|e| err(&e))?;
+        }
+        Format::Csv => {
+            let mut writer = arrow::csv::WriterBuilder::new().with_header(true).build(w);
+            writer.write(&batch).map_err(|e| err(&e))?;
+        }
+        Format::Jsonl => {
+            let mut writer = arrow::json::LineDelimitedWriter::new(w);
+            writer.write(&batch).map_err(|e| err(&e))?;
+            writer.finish().map_err(|e| err(&e))?;
+        }
+    }
+    Ok(())
+}

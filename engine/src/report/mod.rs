@@ -1,0 +1,81 @@
+//! Findings model, the run summary, and writers that take `impl io::Write`.
+//!
+//! Outputs are written atomically: to a temporary name in the output folder, flushed
+//! and synced, then renamed over the final name. A failed run leaves no partial file.
+
+mod findings;
+mod summary;
+
+pub use findings::{Finding, findings_batch, findings_schema, write_findings};
+pub use summary::{IssueExample, Summary};
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// Findings file format.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// Apache Parquet (zstd), `findings.parquet`.
+    #[default]
+    Parquet,
+    /// RFC 4180 CSV with a header, `findings.csv`.
+    Csv,
+    /// One JSON object per line, `findings.jsonl`.
+    Jsonl,
+}
+
+impl Format {
+    /// File name of the findings in this format.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            Format::Parquet => "findings.parquet",
+            Format::Csv => "findings.csv",
+            Format::Jsonl => "findings.jsonl",
+        }
+    }
+
+    /// Parse `parquet`, `csv` or `jsonl`.
+    pub fn parse(s: &str) -> Result<Format> {
+        match s {
+            "parquet" => Ok(Format::Parquet),
+            "csv" => Ok(Format::Csv),
+            "jsonl" | "json" => Ok(Format::Jsonl),
+            _ => Err(Error::config(format!(
+                "unknown format `{s}`; use parquet, csv or jsonl"
+            ))),
+        }
+    }
+}
+
+/// Write a file atomically: `write` fills a temporary file next to `path`, which is then
+/// synced and renamed over `path`. On any error the temporary file is removed and
+/// `path` is untouched.
+pub fn write_atomic(
+    path: &Path,
+    write: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> Result<()>,
+) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp: PathBuf = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let result = (|| {
+        let file = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        let mut buf = std::io::BufWriter::new(file);
+        write(&mut buf)?;
+        let file = buf
+            .into_inner()
+            .map_err(|e| Error::io(&tmp, e.into_error()))?;
+        file.sync_all().map_err(|e| Error::io(&tmp, e))?;
+        std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}

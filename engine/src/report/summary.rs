@@ -1,0 +1,65 @@
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+/// Where a data-quality issue was first seen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IssueExample {
+    /// File.
+    pub file: String,
+    /// Row group in the file.
+    pub row_group: usize,
+    /// Row inside the row group.
+    pub row: u64,
+    /// Canonical column concerned.
+    pub column: String,
+}
+
+/// The run record written as `summary.json`. Everything but `timings_ms` is
+/// deterministic for a given input and configuration.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Summary {
+    /// `tradescan <version>`.
+    pub tool: String,
+    /// Input files read.
+    pub files: u64,
+    /// Bytes of the input files.
+    pub bytes: u64,
+    /// Row groups in the input files.
+    pub row_groups: u64,
+    /// Row groups skipped by date statistics.
+    pub row_groups_pruned: u64,
+    /// Rows in the input files (including pruned row groups).
+    pub rows_total: u64,
+    /// Rows decoded.
+    pub rows_read: u64,
+    /// Rows judged by at least one detector.
+    pub rows_scored: u64,
+    /// Rows not scored, by reason (data problems, date window, group too small).
+    pub rows_skipped: BTreeMap<String, u64>,
+    /// First occurrence of each data-quality reason.
+    pub first_seen: BTreeMap<String, IssueExample>,
+    /// Lines not judged by a detector because their group had no spread, by detector.
+    pub no_spread: BTreeMap<String, u64>,
+    /// Fallback-level flags withdrawn because the line is close to the median of its
+    /// own smaller group (`price.local_min_group_size`), by detector.
+    pub withdrawn_by_local_check: BTreeMap<String, u64>,
+    /// Resolved comparison groups per fallback level (unit-value baselines).
+    pub groups_per_level: BTreeMap<String, u64>,
+    /// Scored lines per fallback level (unit-value baselines).
+    pub lines_per_level: BTreeMap<String, u64>,
+    /// Number of findings.
+    pub findings: u64,
+    /// Distinct lines with at least one finding.
+    pub lines_flagged: u64,
+    /// Findings per detector.
+    pub findings_by_detector: BTreeMap<String, u64>,
+    /// Findings per watch family (`none` for lines in no watched family).
+    pub findings_by_watch_family: BTreeMap<String, u64>,
+    /// Findings per fallback level.
+    pub findings_by_level: BTreeMap<String, u64>,
+    /// The resolved configuration (TOML).
+    pub config: String,
+    /// Wall time per stage, milliseconds.
+    pub timings_ms: BTreeMap<String, u64>,
+}

@@ -1,0 +1,142 @@
+use std::fs::File;
+
+use arrow::array::{ArrayRef, RecordBatch};
+use parquet::arrow::ProjectionMask;
+use parquet::arrow::arrow_reader::{ParquetRecordBatchReaderBuilder, RowSelection, RowSelector};
+
+use super::plan::{InputFile, ScanPlan, ScanUnit};
+use crate::error::{Error, Result};
+use crate::schema::Col;
+
+/// One decoded record batch with its canonical columns located.
+#[derive(Debug)]
+pub struct BatchColumns {
+    batch: RecordBatch,
+    index: [Option<usize>; 12],
+}
+
+impl BatchColumns {
+    /// The column for a canonical name, if the file has it and it was requested.
+    pub fn get(&self, col: Col) -> Option<&ArrayRef> {
+        self.index[col as usize].map(|i| self.batch.column(i))
+    }
+
+    /// Rows in the batch.
+    pub fn num_rows(&self) -> usize {
+        self.batch.num_rows()
+    }
+}
+
+/// Stream the record batches of one unit, decoding only `cols` (those the file has).
+///
+/// With `rows`, only those row positions (ascending, counted from the unit's first row)
+/// are decoded and returned, in order. A decode failure names the file, the row group
+/// and, where a single column can be blamed, the column.
+pub fn read_unit(
+    plan: &ScanPlan,
+    unit: &ScanUnit,
+    cols: &[Col],
+    batch_size: usize,
+    rows: Option<&[u32]>,
+    mut f: impl FnMut(&BatchColumns) -> Result<()>,
+) -> Result<()> {
+    let file = &plan.files[unit.file];
+    let present: Vec<(Col, usize)> = cols
+        .iter()
+        .filter_map(|&c| file.columns.get(c).map(|i| (c, i)))
+        .collect();
+    let mut roots: Vec<usize> = present.iter().map(|&(_, i)| i).collect();
+    roots.sort_unstable();
+    roots.dedup();
+    let mut index = [None; 12];
+    for &(c, i) in &present {
+        // Projected batches keep file order: the column's position among the roots.
+        index[c as usize] = roots.iter().position(|&r| r == i);
+    }
+
+    let reader = builder(file, &roots, unit, batch_size)?;
+    let reader = match rows {
+        Some(rows) => reader.with_row_selection(selection(rows, unit.rows)),
+        None => reader,
+    };
+    let reader = reader
+        .build()
+        .map_err(|e| corrupt(file, unit, 0, &roots, e.to_string()))?;
+    let mut done: u64 = 0;
+    for batch in reader {
+        let batch = batch.map_err(|e| corrupt(file, unit, done, &roots, e.to_string()))?;
+        done += batch.num_rows() as u64;
+        f(&BatchColumns { batch, index })?;
+    }
+    Ok(())
+}
+
+fn builder(
+    file: &InputFile,
+    roots: &[usize],
+    unit: &ScanUnit,
+    batch_size: usize,
+) -> Result<ParquetRecordBatchReaderBuilder<File>> {
+    let handle = File::open(&file.path).map_err(|e| Error::io(&file.path, e))?;
+    let b = ParquetRecordBatchReaderBuilder::new_with_metadata(handle, file.metadata.clone());
+    let mask = ProjectionMask::roots(b.parquet_schema(), roots.iter().copied());
+    Ok(b.with_projection(mask)
+        .with_row_groups(unit.row_groups.clone())
+        .with_batch_size(batch_size))
+}
+
+/// Select the given ascending row positions out of `total` rows.
+fn selection(rows: &[u32], total: u64) -> RowSelection {
+    let mut selectors = Vec::new();
+    let mut next: u64 = 0;
+    for &r in rows {
+        let r = u64::from(r);
+        if r > next {
+            selectors.push(RowSelector::skip((r - next) as usize));
+        }
+        selectors.push(RowSelector::select(1));
+        next = r + 1;
+    }
+    if total > next {
+        selectors.push(RowSelector::skip((total - next) as usize));
+    }
+    RowSelection::from(selectors)
+}
+
+/// Build a [`Error::CorruptData`] for a failure after `done` rows of the unit: find the
+/// row group, then decode each column of it alone to blame one.
+fn corrupt(
+    file: &InputFile,
+    unit: &ScanUnit,
+    done: u64,
+    roots: &[usize],
+    message: String,
+) -> Error {
+    let mut row_group = unit.row_groups.first().copied().unwrap_or(0);
+    let mut seen = 0;
+    for &rg in &unit.row_groups {
+        row_group = rg;
+        seen += file.row_group_rows(rg);
+        if seen > done {
+            break;
+        }
+    }
+    let single = ScanUnit {
+        file: unit.file,
+        row_groups: vec![row_group],
+        rows: file.row_group_rows(row_group),
+    };
+    let column = roots.iter().find_map(|&root| {
+        let failed = builder(file, &[root], &single, 8192)
+            .and_then(|b| b.build().map_err(|e| Error::Internal(e.to_string())))
+            .map(|reader| reader.into_iter().any(|b| b.is_err()))
+            .unwrap_or(true);
+        failed.then(|| file.metadata.schema().field(root).name().clone())
+    });
+    Error::CorruptData {
+        path: file.path.clone(),
+        row_group,
+        column,
+        message,
+    }
+}
