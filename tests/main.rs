@@ -1,2 +1,88 @@
-//! tradescan integration tests: they run the built `tradescan` binary and the engine on
-//! generated data and on fixtures written with other physical types.
+//! tradescan integration tests: they run the built `tradescan` binary (and the engine
+//! library) on generated data and on fixtures written with other physical types.
+//!
+//! One test binary; modules by theme. Shared helpers live here.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod bad_input;
+mod generated;
+mod physical_types;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Arc;
+
+use arrow::array::RecordBatch;
+use parquet::arrow::ArrowWriter;
+use parquet::file::properties::WriterProperties;
+
+/// The built `tradescan` binary.
+pub fn tradescan() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_tradescan"));
+    c.env_remove("RUST_LOG");
+    c
+}
+
+/// Run the binary with `args`; returns its output (never panics on a non-zero exit).
+pub fn run<I, S>(args: I) -> Output
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    tradescan().args(args).output().expect("cannot start tradescan")
+}
+
+/// stderr as text.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// stdout as text.
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// Write record batches to a Parquet file with the given writer properties.
+pub fn write_parquet(path: &Path, batches: &[RecordBatch], props: Option<WriterProperties>) {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).unwrap();
+    }
+    let file = std::fs::File::create(path).unwrap();
+    let schema = batches[0].schema();
+    let mut w = ArrowWriter::try_new(file, Arc::clone(&schema), props).unwrap();
+    for b in batches {
+        w.write(b).unwrap();
+    }
+    w.close().unwrap();
+}
+
+/// Generate a dataset with the library generator (fast, no process start).
+pub fn generate(dir: &Path, rows: u64, seed: u64) -> tradescan_datasets::generate::GenerateReport {
+    let cfg = tradescan_datasets::generate::GeneratorConfig {
+        rows,
+        seed,
+        ..Default::default()
+    };
+    tradescan_datasets::generate::generate(&cfg, dir).unwrap()
+}
+
+/// Every file under `dir`, relative, sorted.
+pub fn list_files(dir: &Path) -> Vec<PathBuf> {
+    fn walk(base: &Path, d: &Path, out: &mut Vec<PathBuf>) {
+        for e in std::fs::read_dir(d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(base, &p, out);
+            } else {
+                out.push(p.strip_prefix(base).unwrap().to_path_buf());
+            }
+        }
+    }
+    let mut v = Vec::new();
+    if dir.exists() {
+        walk(dir, dir, &mut v);
+    }
+    v.sort();
+    v
+}

@@ -70,7 +70,7 @@
 //!   mass unchanged.
 //! - `price_gouging`: in the crisis window, 8 weeks from the first Monday on or after
 //!   the 1st of the 4th month of the range (none if the range has fewer than 4 months),
-//!   30% of `medical_supplies` lines are priced at a factor log-uniform in [5, 12]
+//!   30% of `medical_supplies` lines are priced at a factor log-uniform in [6, 15]
 //!   (~0.12% of all lines for a 12-month range).
 //!
 //! These are planted only on national codes expected to have at least 50 lines in the

@@ -161,6 +161,7 @@ impl Engine {
         let t = Instant::now();
         let ctx = ScoreContext {
             detectors: &detectors,
+            levels: &levels,
             uv: &uv,
             kg: kg.as_ref(),
         };
@@ -523,10 +524,14 @@ impl Baselines {
     fn judge(
         &self,
         det: &dyn Detector,
+        levels: &[GroupLevel],
         gid: u32,
         x: f64,
     ) -> Option<(Judgement, Option<u32>, bool)> {
         let group = self.main.for_group(gid)?;
+        if !det.accepts_level(&levels[group.level]) {
+            return None;
+        }
         let verdict = det.judge(x, &group.stats);
         let Judgement::Flag { score, direction } = verdict else {
             return Some((verdict, None, false));
@@ -567,6 +572,7 @@ impl Baselines {
 
 struct ScoreContext<'a> {
     detectors: &'a [Box<dyn Detector>],
+    levels: &'a [GroupLevel],
     uv: &'a Baselines,
     kg: Option<&'a Baselines>,
 }
@@ -609,7 +615,7 @@ impl ScoreContext<'_> {
                 let Some(base) = self.baselines(det.measure()) else {
                     continue;
                 };
-                let Some((verdict, local, withdrawn)) = base.judge(det.as_ref(), gid, x) else {
+                let Some((verdict, local, withdrawn)) = base.judge(det.as_ref(), self.levels, gid, x) else {
                     continue;
                 };
                 judged = true;

@@ -479,7 +479,7 @@ pub(crate) fn write_month(
             match label {
                 Some(Label::UnderValuation) => value /= rng.log_uniform(6.0, 30.0),
                 Some(Label::OverValuation) => value *= rng.log_uniform(6.0, 30.0),
-                Some(Label::PriceGouging) => value *= rng.log_uniform(5.0, 12.0),
+                Some(Label::PriceGouging) => value *= rng.log_uniform(6.0, 15.0),
                 Some(Label::WrongUnit) => quantity *= 1000.0,
                 _ => {}
             }

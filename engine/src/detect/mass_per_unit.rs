@@ -11,7 +11,14 @@
 //! `(x - median) / (1.4826 * MAD)`, both tails; flagged when `|z| > threshold`.
 //! MAD = 0 follows the `mean-ad` rule of `robust-z`.
 //!
-//! **Parameters.** `threshold` (default 3.5).
+//! **Levels.** Mass per unit is a property of the product, and products under one HS6
+//! differ by orders of magnitude (a screw and a pump are both "parts"). So by default
+//! the detector judges a line only against a group that keeps the full national code
+//! (levels written `hs+...`); a line whose national-code group is too small is left to
+//! the price detectors, which see the same wrong quantity as a wrong unit value.
+//!
+//! **Parameters.** `threshold` (default 3.5), `all_levels` (default false: judge at
+//! every fallback level).
 //!
 //! **Known false positives.** Codes covering items of very different size (parts,
 //! sets, assortments); lines whose net mass was estimated or left at a placeholder.
@@ -19,6 +26,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Detector, DetectorKind, Judgement, MadZero, Measure, robust_z};
+use crate::baseline::GroupLevel;
 use crate::kernels::order_stats::OrderStats;
 
 /// Parameters of [`MassPerUnit`].
@@ -27,11 +35,13 @@ use crate::kernels::order_stats::OrderStats;
 pub struct MassPerUnitConfig {
     /// Flag when |z| of ln kg per unit is above this.
     pub threshold: f64,
+    /// Judge at every fallback level, not only national-code levels.
+    pub all_levels: bool,
 }
 
 impl Default for MassPerUnitConfig {
     fn default() -> Self {
-        MassPerUnitConfig { threshold: 3.5 }
+        MassPerUnitConfig { threshold: 3.5, all_levels: false }
     }
 }
 
@@ -60,6 +70,10 @@ impl Detector for MassPerUnit {
     fn judge(&self, x: f64, stats: &OrderStats) -> Judgement {
         robust_z(x, stats, self.config.threshold, MadZero::MeanAd)
     }
+
+    fn accepts_level(&self, level: &GroupLevel) -> bool {
+        self.config.all_levels || level.hs_digits.is_none()
+    }
 }
 
 #[cfg(test)]
@@ -83,5 +97,8 @@ mod tests {
             Judgement::Flag { .. }
         ));
         assert_eq!(d.judge(0.1, &s), Judgement::Pass);
+        let [national, hs6, ..] = GroupLevel::default_chain();
+        assert!(d.accepts_level(&national));
+        assert!(!d.accepts_level(&hs6));
     }
 }

@@ -4,7 +4,7 @@
 //! |---|---|---|---|
 //! | `P01` | `robust-z` | ln unit value | `|x - median| / (1.4826 * MAD)` > threshold (3.5) |
 //! | `P02` | `iqr-fence` | ln unit value | x outside `[Q1 - k*IQR, Q3 + k*IQR]` (k = 3) |
-//! | `P03` | `mass-per-unit` | ln kg per supplementary unit | robust z of kg per unit > threshold (3.5) |
+//! | `P03` | `mass-per-unit` | ln kg per supplementary unit | robust z of kg per unit > threshold (3.5), national-code groups only |
 //!
 //! Every detector's score is in the same unit, an estimate of standard deviations of the
 //! group's ln values, so findings of different detectors rank on one scale.
@@ -19,6 +19,7 @@ pub use robust_z::{MadZero, RobustZ, RobustZConfig};
 
 use serde::{Deserialize, Serialize};
 
+use crate::baseline::GroupLevel;
 use crate::error::{Error, Result};
 use crate::kernels::order_stats::OrderStats;
 
@@ -90,6 +91,11 @@ pub trait Detector: Send + Sync {
     fn measure(&self) -> Measure;
     /// Judge value `x` (on the ln scale) against its group's statistics.
     fn judge(&self, x: f64, stats: &OrderStats) -> Judgement;
+    /// Whether a group of this fallback level is a fair comparison for this detector
+    /// (default: every level).
+    fn accepts_level(&self, _level: &GroupLevel) -> bool {
+        true
+    }
 }
 
 /// The registry: every detector tradescan has.
