@@ -197,3 +197,52 @@ fn demo_runs_and_prints_explained_findings() {
     assert!(tmp.path().join("out/findings.parquet").exists());
     assert!(tmp.path().join("out/summary.json").exists());
 }
+
+#[test]
+fn date_window_prunes_row_groups_by_statistics() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    crate::generate(&data, 60_000, 3);
+    let march = data.join("year=2025/month=03/part-0.parquet");
+    let meta = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&march).unwrap()).unwrap();
+    let march_rows = meta.metadata().file_metadata().num_rows() as u64;
+    let march_groups = meta.metadata().num_row_groups() as u64;
+    let out = tmp.path().join("out");
+    let o = run([
+        "scan",
+        data.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--from",
+        "2025-03-01",
+        "--to",
+        "2025-03-31",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let s: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    let total_groups = s["row_groups"].as_u64().unwrap();
+    assert_eq!(s["row_groups_pruned"].as_u64().unwrap(), total_groups - march_groups);
+    assert_eq!(s["rows_read"].as_u64().unwrap(), march_rows);
+    assert_eq!(s["rows_skipped"]["outside_date_window"].as_u64().unwrap(), 60_000 - march_rows);
+    // Every finding is dated in March.
+    let o = run([
+        "scan",
+        data.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--format",
+        "jsonl",
+        "--from",
+        "2025-03-01",
+        "--to",
+        "2025-03-31",
+    ]);
+    assert!(o.status.success());
+    let text = std::fs::read_to_string(out.join("findings.jsonl")).unwrap();
+    assert!(text.lines().count() > 0);
+    for line in text.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert!(v["date"].as_str().unwrap().starts_with("2025-03-"), "{line}");
+    }
+}

@@ -18,7 +18,7 @@ use crate::kernels::arrow_edge::{NULL_DATE, date_days, f64_values, i64_values, s
 use crate::kernels::hash::FxHashMap;
 use crate::kernels::order_stats::OrderStats;
 use crate::kernels::unit_value::{Basis, SkipReason};
-use crate::price::{MeasureOptions, UnitMeasures, measure_unit};
+use crate::price::{MeasureOptions, Note, UnitMeasures, measure_unit};
 use crate::report::{Finding, IssueExample, Summary};
 use crate::scan::{ScanPlan, discover, plan, read_unit};
 use crate::schema::Col;
@@ -346,6 +346,20 @@ impl Engine {
                         .insert(r.name().to_string(), locate(plan, ui, row, r.column()));
                 }
             }
+            for note in Note::ALL {
+                let i = note as usize;
+                if u.notes[i] > 0 {
+                    *s.data_quality.entry(note.name().to_string()).or_default() += u.notes[i];
+                }
+                if let Some(row) = u.first_note[i]
+                    && !s.first_seen.contains_key(note.name())
+                {
+                    s.first_seen.insert(
+                        note.name().to_string(),
+                        locate(plan, ui, row, note.column()),
+                    );
+                }
+            }
         }
         if plan.rows_pruned > 0 {
             *s.rows_skipped
@@ -615,7 +629,9 @@ impl ScoreContext<'_> {
                 let Some(base) = self.baselines(det.measure()) else {
                     continue;
                 };
-                let Some((verdict, local, withdrawn)) = base.judge(det.as_ref(), self.levels, gid, x) else {
+                let Some((verdict, local, withdrawn)) =
+                    base.judge(det.as_ref(), self.levels, gid, x)
+                else {
                     continue;
                 };
                 judged = true;

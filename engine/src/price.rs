@@ -39,6 +39,41 @@ pub struct UnitMeasures {
     pub skipped: [u64; SkipReason::ALL.len()],
     /// First line (within the unit) of each reason.
     pub first: [Option<u64>; SkipReason::ALL.len()],
+    /// Lines that are scored but carry a data-quality note, by [`Note`].
+    pub notes: [u64; Note::ALL.len()],
+    /// First line (within the unit) of each note.
+    pub first_note: [Option<u64>; Note::ALL.len()],
+}
+
+/// A data-quality note on a line that is still scored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Note {
+    /// The unit is not a known UN/ECE Rec. 20 supplementary unit; the line is compared
+    /// only with lines of the same unit.
+    UnknownUnit,
+    /// The acceptance date is null or unparseable.
+    MissingDate,
+}
+
+impl Note {
+    /// Every note, in report order.
+    pub const ALL: [Note; 2] = [Note::UnknownUnit, Note::MissingDate];
+
+    /// snake_case name used in summaries.
+    pub fn name(self) -> &'static str {
+        match self {
+            Note::UnknownUnit => "unknown_unit",
+            Note::MissingDate => "missing_date",
+        }
+    }
+
+    /// The canonical column the note is about.
+    pub fn column(self) -> &'static str {
+        match self {
+            Note::UnknownUnit => "unit",
+            Note::MissingDate => "date",
+        }
+    }
 }
 
 impl UnitMeasures {
@@ -47,6 +82,14 @@ impl UnitMeasures {
         self.skipped[i] += 1;
         if self.first[i].is_none() {
             self.first[i] = Some(row);
+        }
+    }
+
+    fn note(&mut self, note: Note, row: u64) {
+        let i = note as usize;
+        self.notes[i] += 1;
+        if self.first_note[i].is_none() {
+            self.first_note[i] = Some(row);
         }
     }
 }
@@ -151,6 +194,9 @@ pub fn measure_unit(
                     continue;
                 }
                 let mass_unit = units[i] == Code::KGM || units[i] == Code::NONE;
+                if !units[i].is_none() && !units[i].is_known_unit() {
+                    out.note(Note::UnknownUnit, r);
+                }
                 let basis = basis(opts.denominator, mass_unit);
                 let key = FineKey {
                     hs: hs[i],

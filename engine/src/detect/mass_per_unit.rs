@@ -41,7 +41,10 @@ pub struct MassPerUnitConfig {
 
 impl Default for MassPerUnitConfig {
     fn default() -> Self {
-        MassPerUnitConfig { threshold: 3.5, all_levels: false }
+        MassPerUnitConfig {
+            threshold: 3.5,
+            all_levels: false,
+        }
     }
 }
 

@@ -165,6 +165,25 @@ impl Code {
     }
 }
 
+/// UN/ECE Recommendation 20 codes used as supplementary units in customs tariffs
+/// (WCO, EU Combined Nomenclature, national tariffs). A unit outside this list is still
+/// grouped and scored on its own; it is counted as `unknown_unit` in the run record.
+pub const KNOWN_UNITS: [&str; 44] = [
+    "KGM", "GRM", "TNE", "DTN", "LTR", "HLT", "MLT", "MTQ", "MTK", "MTR", "KMT", "NAR", "NPR",
+    "PR", "DZN", "DPC", "C62", "H87", "NMP", "CEN", "MIL", "TJO", "KWH", "MWH", "CTM", "GFI",
+    "GRT", "KPH", "KPO", "KSD", "KSH", "KUR", "KNI", "KNS", "KMA", "KCC", "KPP", "NCL", "LPA",
+    "2U", "CCT", "GRO", "SET", "U",
+];
+
+impl Code {
+    /// Whether this is one of the [`KNOWN_UNITS`].
+    pub fn is_known_unit(self) -> bool {
+        KNOWN_UNITS
+            .iter()
+            .any(|u| Code::from_static(u.as_bytes()) == self)
+    }
+}
+
 /// Unit spellings read as kilograms (the line's unit value is then per kg).
 pub const MASS_UNIT_SPELLINGS: [&str; 7] =
     ["KGM", "KG", "KGS", "KILO", "KILOS", "KILOGRAM", "KILOGRAMS"];
@@ -204,5 +223,8 @@ mod tests {
         assert_eq!(Code::parse_unit("kg"), Code::KGM);
         assert_eq!(Code::parse_unit("Kilograms"), Code::KGM);
         assert_eq!(Code::parse_unit("NAR").to_text(), "NAR");
+        assert!(Code::parse_unit("kg").is_known_unit());
+        assert!(Code::parse_unit("nar").is_known_unit());
+        assert!(!Code::parse_unit("BOXES").is_known_unit());
     }
 }

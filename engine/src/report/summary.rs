@@ -37,7 +37,10 @@ pub struct Summary {
     pub rows_scored: u64,
     /// Rows not scored, by reason (data problems, date window, group too small).
     pub rows_skipped: BTreeMap<String, u64>,
-    /// First occurrence of each data-quality reason.
+    /// Lines that were scored but carry a data-quality note (`unknown_unit`,
+    /// `missing_date`), by note.
+    pub data_quality: BTreeMap<String, u64>,
+    /// First occurrence of each data-quality reason or note.
     pub first_seen: BTreeMap<String, IssueExample>,
     /// Lines not judged by a detector because their group had no spread, by detector.
     pub no_spread: BTreeMap<String, u64>,
