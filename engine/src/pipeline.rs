@@ -20,7 +20,7 @@ use crate::kernels::order_stats::OrderStats;
 use crate::kernels::unit_value::{Basis, SkipReason};
 use crate::price::{MeasureOptions, Note, UnitMeasures, measure_unit};
 use crate::report::{Finding, IssueExample, Summary};
-use crate::scan::{ScanPlan, discover, plan, read_unit};
+use crate::scan::{ScanPlan, column_error, discover, plan, read_unit};
 use crate::schema::Col;
 use crate::watch::WatchIndex;
 
@@ -227,12 +227,7 @@ impl Engine {
         let mut detail: Vec<Detail> = Vec::with_capacity(rows.len());
         read_unit(plan, unit, &cols, batch_size, Some(&rows), |b| {
             let n = b.num_rows();
-            let err = |col: Col, e: arrow::error::ArrowError| Error::CorruptData {
-                path: file.path.clone(),
-                row_group: unit.row_groups.first().copied().unwrap_or(0),
-                column: Some(col.name().to_string()),
-                message: e.to_string(),
-            };
+            let err = |col: Col, e| column_error(plan, unit, 0, col, e);
             let text = |col: Col| -> Result<Vec<Option<String>>> {
                 b.get(col).map_or(Ok(vec![None; n]), |a| {
                     strings(a.as_ref()).map_err(|e| err(col, e))
@@ -434,20 +429,11 @@ fn finite(v: f64) -> Option<f64> {
 fn locate(plan: &ScanPlan, ui: usize, row: u64, column: &str) -> IssueExample {
     let unit = &plan.units[ui];
     let file = &plan.files[unit.file];
-    let mut left = row;
-    let mut row_group = unit.row_groups.first().copied().unwrap_or(0);
-    for &rg in &unit.row_groups {
-        row_group = rg;
-        let n = file.row_group_rows(rg);
-        if left < n {
-            break;
-        }
-        left -= n;
-    }
+    let (row_group, row) = unit.locate(file, row);
     IssueExample {
         file: file.path.display().to_string(),
         row_group,
-        row: left,
+        row,
         column: column.to_string(),
     }
 }

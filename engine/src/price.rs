@@ -7,7 +7,7 @@ use crate::kernels::arrow_edge::{NULL_DATE, codes, date_days, f64_values, hs_cod
 use crate::kernels::codes::{Code, HsCode};
 use crate::kernels::hash::FxHashMap;
 use crate::kernels::unit_value::{SkipReason, basis, ln_kg_per_unit, ln_unit_value};
-use crate::scan::{BatchColumns, ScanPlan, ScanUnit, read_unit};
+use crate::scan::{BatchColumns, ScanPlan, ScanUnit, column_error, read_unit};
 use crate::schema::Col;
 
 /// Fine group id of a line without a usable key (see `baseline::build`).
@@ -113,7 +113,6 @@ pub fn measure_unit(
     unit: &ScanUnit,
     opts: &MeasureOptions,
 ) -> Result<UnitMeasures> {
-    let file = &plan.files[unit.file];
     let mut out = UnitMeasures::default();
     let cap = unit.rows as usize;
     out.gid.reserve(cap);
@@ -123,26 +122,16 @@ pub fn measure_unit(
     }
     let mut local: FxHashMap<FineKey, u32> = FxHashMap::default();
     let windowed = opts.window != (None, None);
-    let cols: &[Col] = if windowed {
-        &MEASURE_COLUMNS
-    } else {
-        &MEASURE_COLUMNS[..6]
-    };
     let mut row: u64 = 0;
     read_unit(
         plan,
         unit,
-        cols,
+        &MEASURE_COLUMNS,
         opts.batch_size,
         None,
         |b: &BatchColumns| {
             let n = b.num_rows();
-            let arrow_err = |col: Col, e: arrow::error::ArrowError| Error::CorruptData {
-                path: file.path.clone(),
-                row_group: unit.row_groups.first().copied().unwrap_or(0),
-                column: Some(col.name().to_string()),
-                message: e.to_string(),
-            };
+            let arrow_err = |col: Col, e| column_error(plan, unit, row, col, e);
             let hs = hs_codes(required(b, Col::HsCode)?.as_ref())
                 .map_err(|e| arrow_err(Col::HsCode, e))?;
             let origin = match b.get(Col::Origin) {
@@ -162,22 +151,24 @@ pub fn measure_unit(
             let value = number(Col::CustomsValue)?;
             let qty = number(Col::Quantity)?;
             let mass = number(Col::NetMassKg)?;
-            let dates = match (windowed, b.get(Col::Date)) {
-                (true, Some(a)) => date_days(a.as_ref()).map_err(|e| arrow_err(Col::Date, e))?,
-                _ => Vec::new(),
+            let dates = match b.get(Col::Date) {
+                Some(a) => date_days(a.as_ref()).map_err(|e| arrow_err(Col::Date, e))?,
+                None => vec![NULL_DATE; n],
             };
             for i in 0..n {
                 let r = row + i as u64;
-                if windowed {
-                    let d = dates.get(i).copied().unwrap_or(NULL_DATE);
-                    if d == NULL_DATE
+                let d = dates[i];
+                if windowed
+                    && (d == NULL_DATE
                         || opts.window.0.is_some_and(|f| d < f)
-                        || opts.window.1.is_some_and(|t| d > t)
-                    {
-                        out.skip(SkipReason::OutsideDateWindow, r);
-                        push_none(&mut out, opts.kg_per_unit);
-                        continue;
-                    }
+                        || opts.window.1.is_some_and(|t| d > t))
+                {
+                    out.skip(SkipReason::OutsideDateWindow, r);
+                    push_none(&mut out, opts.kg_per_unit);
+                    continue;
+                }
+                if d == NULL_DATE {
+                    out.note(Note::MissingDate, r);
                 }
                 let bad = if hs[i] == HsCode::NONE {
                     Some(SkipReason::BadHsCode)

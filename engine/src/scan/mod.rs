@@ -10,4 +10,4 @@ mod read;
 
 pub use discover::discover;
 pub use plan::{InputFile, ScanPlan, ScanUnit, open, open_footer, plan};
-pub use read::{BatchColumns, read_unit};
+pub use read::{BatchColumns, column_error, read_unit};

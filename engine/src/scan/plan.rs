@@ -88,6 +88,23 @@ pub struct ScanUnit {
     pub rows: u64,
 }
 
+impl ScanUnit {
+    /// Row group and row within it of the unit's `row`-th row.
+    pub fn locate(&self, file: &InputFile, row: u64) -> (usize, u64) {
+        let mut left = row;
+        let mut row_group = self.row_groups.first().copied().unwrap_or(0);
+        for &rg in &self.row_groups {
+            row_group = rg;
+            let n = file.row_group_rows(rg);
+            if left < n {
+                break;
+            }
+            left -= n;
+        }
+        (row_group, left)
+    }
+}
+
 /// Files and units of a scan, in a fixed order (files by path, row groups ascending).
 #[derive(Debug, Clone)]
 pub struct ScanPlan {

@@ -112,15 +112,7 @@ fn corrupt(
     roots: &[usize],
     message: String,
 ) -> Error {
-    let mut row_group = unit.row_groups.first().copied().unwrap_or(0);
-    let mut seen = 0;
-    for &rg in &unit.row_groups {
-        row_group = rg;
-        seen += file.row_group_rows(rg);
-        if seen > done {
-            break;
-        }
-    }
+    let (row_group, _) = unit.locate(file, done);
     let single = ScanUnit {
         file: unit.file,
         row_groups: vec![row_group],
@@ -138,5 +130,23 @@ fn corrupt(
         row_group,
         column,
         message,
+    }
+}
+
+/// An error in converting a decoded column of `unit` (around its `row`-th row): names
+/// the file, row group and canonical column.
+pub fn column_error(
+    plan: &ScanPlan,
+    unit: &ScanUnit,
+    row: u64,
+    col: Col,
+    message: impl std::fmt::Display,
+) -> Error {
+    let file = &plan.files[unit.file];
+    Error::CorruptData {
+        path: file.path.clone(),
+        row_group: unit.locate(file, row).0,
+        column: Some(col.name().to_string()),
+        message: message.to_string(),
     }
 }
