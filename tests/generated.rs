@@ -26,14 +26,33 @@ fn line_labels(data: &Path) -> BTreeMap<(String, i64), String> {
 /// (declaration_id, line_no, score, detector) of every finding, in file order.
 fn read_findings(path: &Path) -> Vec<(String, i64, f64, String)> {
     let file = std::fs::File::open(path).unwrap();
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file).unwrap().build().unwrap();
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+        .unwrap()
+        .build()
+        .unwrap();
     let mut out = Vec::new();
     for b in reader {
         let b = b.unwrap();
-        let ids = b.column_by_name("declaration_id").unwrap().as_string::<i32>().clone();
-        let lines = b.column_by_name("line_no").unwrap().as_primitive::<Int64Type>().clone();
-        let scores = b.column_by_name("score").unwrap().as_primitive::<Float64Type>().clone();
-        let dets = b.column_by_name("detector").unwrap().as_string::<i32>().clone();
+        let ids = b
+            .column_by_name("declaration_id")
+            .unwrap()
+            .as_string::<i32>()
+            .clone();
+        let lines = b
+            .column_by_name("line_no")
+            .unwrap()
+            .as_primitive::<Int64Type>()
+            .clone();
+        let scores = b
+            .column_by_name("score")
+            .unwrap()
+            .as_primitive::<Float64Type>()
+            .clone();
+        let dets = b
+            .column_by_name("detector")
+            .unwrap()
+            .as_string::<i32>()
+            .clone();
         for i in 0..b.num_rows() {
             assert!(!ids.is_null(i) && !lines.is_null(i));
             out.push((
@@ -53,37 +72,71 @@ fn generate_then_inspect_and_generator_is_deterministic() {
     let a = tmp.path().join("a");
     let b = tmp.path().join("b");
     for dir in [&a, &b] {
-        let o = run(["generate", "--rows", "20000", "--seed", "7", "--months", "3", "--out"]
-            .iter()
-            .map(|s| s.to_string())
-            .chain([dir.display().to_string()]));
+        let o = run([
+            "generate", "--rows", "20000", "--seed", "7", "--months", "3", "--out",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .chain([dir.display().to_string()]));
         assert!(o.status.success(), "{}", stderr(&o));
-        assert!(stdout(&o).contains("wrote 20000 rows in 3 files"), "{}", stdout(&o));
+        assert!(
+            stdout(&o).contains("wrote 20000 rows in 3 files"),
+            "{}",
+            stdout(&o)
+        );
     }
     let files = list_files(&a);
     assert_eq!(files, list_files(&b));
     assert!(files.iter().any(|f| f.ends_with("_labels/lines.csv")));
-    let parquet: Vec<_> = files.iter().filter(|f| f.extension().is_some_and(|e| e == "parquet")).collect();
+    let parquet: Vec<_> = files
+        .iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "parquet"))
+        .collect();
     assert_eq!(parquet.len(), 3);
     assert!(parquet[0].starts_with("year=2025/month=01"), "{parquet:?}");
     for f in &files {
-        assert_eq!(std::fs::read(a.join(f)).unwrap(), std::fs::read(b.join(f)).unwrap(), "{f:?} differs");
+        assert_eq!(
+            std::fs::read(a.join(f)).unwrap(),
+            std::fs::read(b.join(f)).unwrap(),
+            "{f:?} differs"
+        );
     }
     // A different seed gives different data.
     let c = tmp.path().join("c");
-    let o = run(["generate", "--rows", "20000", "--seed", "8", "--months", "3", "--out", c.to_str().unwrap()]);
+    let o = run([
+        "generate",
+        "--rows",
+        "20000",
+        "--seed",
+        "8",
+        "--months",
+        "3",
+        "--out",
+        c.to_str().unwrap(),
+    ]);
     assert!(o.status.success());
-    assert_ne!(std::fs::read(a.join(parquet[0])).unwrap(), std::fs::read(c.join(parquet[0])).unwrap());
+    assert_ne!(
+        std::fs::read(a.join(parquet[0])).unwrap(),
+        std::fs::read(c.join(parquet[0])).unwrap()
+    );
 
     let o = run(["inspect", a.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = stdout(&o);
     assert!(out.contains("3 files, 20000 rows"), "{out}");
     assert!(out.contains("dates 2025-01-"), "{out}");
-    assert!(out.contains("hs_code         <- hs_code              Utf8"), "{out}");
+    assert!(
+        out.contains("hs_code         <- hs_code              Utf8"),
+        "{out}"
+    );
     let o = run(["inspect", "--json", a.to_str().unwrap()]);
     let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    let rows: u64 = json.as_array().unwrap().iter().map(|f| f["rows"].as_u64().unwrap()).sum();
+    let rows: u64 = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rows"].as_u64().unwrap())
+        .sum();
     assert_eq!(rows, 20000);
 }
 
@@ -100,11 +153,20 @@ fn planted_labels_are_present_in_the_stated_shares() {
         let n = counts.get(label).copied().unwrap_or(0);
         assert_eq!(report.line_labels.get(*label).copied(), Some(n), "{label}");
         let got = n as f64 / 200_000.0;
-        assert!(got > share * 0.6 && got < share * 1.6, "{label}: share {got} vs stated {share}");
+        assert!(
+            got > share * 0.6 && got < share * 1.6,
+            "{label}: share {got} vs stated {share}"
+        );
     }
     for kind in ["volume_surge", "first_time_precursor_importer"] {
-        assert!(counts.get(kind).copied().unwrap_or(0) > 0, "no {kind} lines");
-        assert!(report.series_labels.get(kind).copied().unwrap_or(0) >= 1, "no {kind} series");
+        assert!(
+            counts.get(kind).copied().unwrap_or(0) > 0,
+            "no {kind} lines"
+        );
+        assert!(
+            report.series_labels.get(kind).copied().unwrap_or(0) >= 1,
+            "no {kind} series"
+        );
     }
 }
 
@@ -117,14 +179,28 @@ fn scan_finds_planted_price_anomalies() {
     let rows = 300_000u64;
     crate::generate(&data, rows, 42);
     let out = tmp.path().join("out");
-    let o = run(["scan", data.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    let o = run([
+        "scan",
+        data.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let findings = read_findings(&out.join("findings.parquet"));
     let labels = line_labels(&data);
 
     let flagged: BTreeSet<(String, i64)> = findings.iter().map(|f| (f.0.clone(), f.1)).collect();
-    for kind in ["under_valuation", "over_valuation", "wrong_unit", "price_gouging"] {
-        let planted: Vec<_> = labels.iter().filter(|(_, l)| *l == kind).map(|(k, _)| k).collect();
+    for kind in [
+        "under_valuation",
+        "over_valuation",
+        "wrong_unit",
+        "price_gouging",
+    ] {
+        let planted: Vec<_> = labels
+            .iter()
+            .filter(|(_, l)| *l == kind)
+            .map(|(k, _)| k)
+            .collect();
         let found = planted.iter().filter(|k| flagged.contains(*k)).count();
         let recall = found as f64 / planted.len() as f64;
         eprintln!("recall {kind}: {found}/{} = {recall:.3}", planted.len());
@@ -141,7 +217,11 @@ fn scan_finds_planted_price_anomalies() {
     let mut ranked: Vec<_> = best.into_iter().collect();
     ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     let k = (rows as usize) / 200;
-    let hits = ranked.iter().take(k).filter(|(key, _)| labels.contains_key(key)).count();
+    let hits = ranked
+        .iter()
+        .take(k)
+        .filter(|(key, _)| labels.contains_key(key))
+        .count();
     let precision = hits as f64 / k as f64;
     eprintln!("precision in the top 0.5% ({k} lines): {hits}/{k} = {precision:.3}");
     assert!(precision > 0.8, "precision at 0.5% is {precision:.3}");
@@ -151,7 +231,12 @@ fn scan_finds_planted_price_anomalies() {
         serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["rows_read"], rows);
     assert_eq!(summary["findings"], findings.len() as u64);
-    let skipped: u64 = summary["rows_skipped"].as_object().unwrap().values().map(|v| v.as_u64().unwrap()).sum();
+    let skipped: u64 = summary["rows_skipped"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
     assert_eq!(summary["rows_scored"].as_u64().unwrap() + skipped, rows);
     // Findings are sorted by score, descending.
     assert!(findings.windows(2).all(|w| w[0].2 >= w[1].2));
@@ -164,7 +249,14 @@ fn findings_identical_across_threads_batch_sizes_and_formats() {
     crate::generate(&data, 60_000, 5);
     let scan = |name: &str, extra: &[&str]| -> Vec<u8> {
         let out = tmp.path().join(name);
-        let mut args = vec!["scan", data.to_str().unwrap(), "--out", out.to_str().unwrap(), "--format", "csv"];
+        let mut args = vec![
+            "scan",
+            data.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--format",
+            "csv",
+        ];
         args.extend_from_slice(extra);
         let o = run(&args);
         assert!(o.status.success(), "{}", stderr(&o));
@@ -172,14 +264,33 @@ fn findings_identical_across_threads_batch_sizes_and_formats() {
     };
     let reference = scan("t1", &["--threads", "1"]);
     assert!(reference.len() > 1000);
-    assert_eq!(scan("t2", &["--threads", "2"]), reference, "threads 2 differs");
-    assert_eq!(scan("t3", &["--threads", "3", "--batch-size", "7"]), reference, "batch 7 differs");
-    assert_eq!(scan("b1024", &["--batch-size", "1024"]), reference, "batch 1024 differs");
+    assert_eq!(
+        scan("t2", &["--threads", "2"]),
+        reference,
+        "threads 2 differs"
+    );
+    assert_eq!(
+        scan("t3", &["--threads", "3", "--batch-size", "7"]),
+        reference,
+        "batch 7 differs"
+    );
+    assert_eq!(
+        scan("b1024", &["--batch-size", "1024"]),
+        reference,
+        "batch 1024 differs"
+    );
 
     // Parquet output is byte-identical across thread counts too.
     let pq = |threads: &str| {
         let out = tmp.path().join(format!("pq{threads}"));
-        let o = run(["scan", data.to_str().unwrap(), "--out", out.to_str().unwrap(), "--threads", threads]);
+        let o = run([
+            "scan",
+            data.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--threads",
+            threads,
+        ]);
         assert!(o.status.success());
         std::fs::read(out.join("findings.parquet")).unwrap()
     };
@@ -189,7 +300,15 @@ fn findings_identical_across_threads_batch_sizes_and_formats() {
 #[test]
 fn demo_runs_and_prints_explained_findings() {
     let tmp = tempfile::tempdir().unwrap();
-    let o = run(["demo", "--rows", "30000", "--top", "5", "--dir", tmp.path().to_str().unwrap()]);
+    let o = run([
+        "demo",
+        "--rows",
+        "30000",
+        "--top",
+        "5",
+        "--dir",
+        tmp.path().to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = stdout(&o);
     assert!(out.contains("findings:"), "{out}");
@@ -204,7 +323,8 @@ fn date_window_prunes_row_groups_by_statistics() {
     let data = tmp.path().join("data");
     crate::generate(&data, 60_000, 3);
     let march = data.join("year=2025/month=03/part-0.parquet");
-    let meta = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&march).unwrap()).unwrap();
+    let meta =
+        ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&march).unwrap()).unwrap();
     let march_rows = meta.metadata().file_metadata().num_rows() as u64;
     let march_groups = meta.metadata().num_row_groups() as u64;
     let out = tmp.path().join("out");
@@ -222,9 +342,15 @@ fn date_window_prunes_row_groups_by_statistics() {
     let s: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
     let total_groups = s["row_groups"].as_u64().unwrap();
-    assert_eq!(s["row_groups_pruned"].as_u64().unwrap(), total_groups - march_groups);
+    assert_eq!(
+        s["row_groups_pruned"].as_u64().unwrap(),
+        total_groups - march_groups
+    );
     assert_eq!(s["rows_read"].as_u64().unwrap(), march_rows);
-    assert_eq!(s["rows_skipped"]["outside_date_window"].as_u64().unwrap(), 60_000 - march_rows);
+    assert_eq!(
+        s["rows_skipped"]["outside_date_window"].as_u64().unwrap(),
+        60_000 - march_rows
+    );
     // Every finding is dated in March.
     let o = run([
         "scan",
@@ -243,6 +369,9 @@ fn date_window_prunes_row_groups_by_statistics() {
     assert!(text.lines().count() > 0);
     for line in text.lines() {
         let v: serde_json::Value = serde_json::from_str(line).unwrap();
-        assert!(v["date"].as_str().unwrap().starts_with("2025-03-"), "{line}");
+        assert!(
+            v["date"].as_str().unwrap().starts_with("2025-03-"),
+            "{line}"
+        );
     }
 }

@@ -30,7 +30,10 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<std::ffi::OsStr>,
 {
-    tradescan().args(args).output().expect("cannot start tradescan")
+    tradescan()
+        .args(args)
+        .output()
+        .expect("cannot start tradescan")
 }
 
 /// stderr as text.

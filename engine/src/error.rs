@@ -80,7 +80,7 @@ pub enum Error {
 
     // ---- the user's configuration ----------------------------------------------------
     /// The configuration file is unreadable or invalid.
-    #[error("config {}: {message}", .path.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "(built-in)".into()))]
+    #[error("{}{message}", config_prefix(.path))]
     Config {
         /// The config file, if the problem came from one.
         path: Option<PathBuf>,
@@ -165,6 +165,13 @@ fn display_paths(paths: &[PathBuf]) -> String {
         .map(|p| p.display().to_string())
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+fn config_prefix(path: &Option<PathBuf>) -> String {
+    match path {
+        Some(p) => format!("config {}: ", p.display()),
+        None => "invalid option: ".into(),
+    }
 }
 
 fn column_suffix(column: &Option<String>) -> String {

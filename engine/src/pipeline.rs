@@ -328,13 +328,13 @@ impl Engine {
             config: self.config.to_toml(),
             ..Default::default()
         };
-        for (ui, u) in units.iter().enumerate() {
+        for (ui, (u, sc)) in units.iter().zip(scored).enumerate() {
             for r in SkipReason::ALL {
                 let i = r as usize - 1;
-                if u.skipped[i] > 0 {
-                    *s.rows_skipped.entry(r.name().to_string()).or_default() += u.skipped[i];
+                if sc.skipped[i] > 0 {
+                    *s.rows_skipped.entry(r.name().to_string()).or_default() += sc.skipped[i];
                 }
-                if let Some(row) = u.first[i]
+                if let Some(row) = sc.first[i]
                     && !s.first_seen.contains_key(r.name())
                 {
                     s.first_seen
@@ -361,10 +361,7 @@ impl Engine {
                 .entry(SkipReason::OutsideDateWindow.name().into())
                 .or_default() += plan.rows_pruned;
         }
-        let too_small: u64 = scored.iter().map(|x| x.group_too_small).sum();
-        if too_small > 0 {
-            s.rows_skipped.insert("group_too_small".into(), too_small);
-        }
+
         s.rows_scored = scored.iter().map(|x| x.scored).sum();
         for (k, kind) in kinds.iter().enumerate() {
             let n: u64 = scored
@@ -487,7 +484,10 @@ struct Flag {
 struct UnitScore {
     flags: Vec<Flag>,
     scored: u64,
-    group_too_small: u64,
+    /// Lines not scored, by [`SkipReason`] (index `reason as usize - 1`).
+    skipped: [u64; SkipReason::ALL.len()],
+    /// First such line of each reason, within the unit.
+    first: [Option<u64>; SkipReason::ALL.len()],
     no_spread: Vec<u64>,
     /// Fallback-level flags withdrawn by the local check, per detector.
     local_withdrawn: Vec<u64>,
@@ -592,19 +592,13 @@ impl ScoreContext<'_> {
             local_withdrawn: vec![0; k_det],
             ..Default::default()
         };
-        let uses_uv = self
-            .detectors
-            .iter()
-            .any(|d| d.measure() == Measure::UnitValue);
         for (row, &gid) in u.gid.iter().enumerate() {
-            if gid == NO_GROUP {
-                continue;
-            }
-            if uses_uv && !u.uv[row].is_nan() && self.uv.main.for_group(gid).is_none() {
-                out.group_too_small += 1;
-            }
             let mut judged = false;
+            let mut group_missing = false;
             for (k, det) in self.detectors.iter().enumerate() {
+                if gid == NO_GROUP {
+                    break;
+                }
                 let x = match det.measure() {
                     Measure::UnitValue => u.uv[row],
                     Measure::KgPerUnit => u.kgpu.get(row).copied().unwrap_or(f64::NAN),
@@ -615,6 +609,10 @@ impl ScoreContext<'_> {
                 let Some(base) = self.baselines(det.measure()) else {
                     continue;
                 };
+                if base.main.for_group(gid).is_none() {
+                    group_missing = true;
+                    continue;
+                }
                 let Some((verdict, local, withdrawn)) =
                     base.judge(det.as_ref(), self.levels, gid, x)
                 else {
@@ -635,7 +633,19 @@ impl ScoreContext<'_> {
                     Judgement::Pass => {}
                 }
             }
-            out.scored += u64::from(judged);
+            if judged {
+                out.scored += 1;
+                continue;
+            }
+            // Not scored: the data reason first, then why no detector could judge it.
+            let reason = SkipReason::from_u8(u.reason[row]).unwrap_or(if group_missing {
+                SkipReason::GroupTooSmall
+            } else {
+                SkipReason::NoApplicableDetector
+            });
+            let i = reason as usize - 1;
+            out.skipped[i] += 1;
+            out.first[i].get_or_insert(row as u64);
         }
         out
     }

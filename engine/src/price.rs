@@ -35,10 +35,8 @@ pub struct UnitMeasures {
     pub uv: Vec<f64>,
     /// Per line: ln kg per supplementary unit (NaN when none); empty when not needed.
     pub kgpu: Vec<f64>,
-    /// Lines not scored, by [`SkipReason`] (index `reason as usize - 1`).
-    pub skipped: [u64; SkipReason::ALL.len()],
-    /// First line (within the unit) of each reason.
-    pub first: [Option<u64>; SkipReason::ALL.len()],
+    /// Per line: why it has no unit value ([`SkipReason`] as `u8`), 0 when it has one.
+    pub reason: Vec<u8>,
     /// Lines that are scored but carry a data-quality note, by [`Note`].
     pub notes: [u64; Note::ALL.len()],
     /// First line (within the unit) of each note.
@@ -77,12 +75,8 @@ impl Note {
 }
 
 impl UnitMeasures {
-    fn skip(&mut self, reason: SkipReason, row: u64) {
-        let i = reason as usize - 1;
-        self.skipped[i] += 1;
-        if self.first[i].is_none() {
-            self.first[i] = Some(row);
-        }
+    fn skip(&mut self, reason: SkipReason) {
+        self.reason.push(reason as u8);
     }
 
     fn note(&mut self, note: Note, row: u64) {
@@ -117,6 +111,7 @@ pub fn measure_unit(
     let cap = unit.rows as usize;
     out.gid.reserve(cap);
     out.uv.reserve(cap);
+    out.reason.reserve(cap);
     if opts.kg_per_unit {
         out.kgpu.reserve(cap);
     }
@@ -163,7 +158,7 @@ pub fn measure_unit(
                         || opts.window.0.is_some_and(|f| d < f)
                         || opts.window.1.is_some_and(|t| d > t))
                 {
-                    out.skip(SkipReason::OutsideDateWindow, r);
+                    out.skip(SkipReason::OutsideDateWindow);
                     push_none(&mut out, opts.kg_per_unit);
                     continue;
                 }
@@ -180,7 +175,7 @@ pub fn measure_unit(
                     None
                 };
                 if let Some(reason) = bad {
-                    out.skip(reason, r);
+                    out.skip(reason);
                     push_none(&mut out, opts.kg_per_unit);
                     continue;
                 }
@@ -201,9 +196,12 @@ pub fn measure_unit(
                 });
                 out.gid.push(id);
                 match ln_unit_value(value[i], qty[i], mass[i], basis) {
-                    Ok(v) => out.uv.push(v),
+                    Ok(v) => {
+                        out.uv.push(v);
+                        out.reason.push(0);
+                    }
                     Err(reason) => {
-                        out.skip(reason, r);
+                        out.skip(reason);
                         out.uv.push(f64::NAN);
                     }
                 }

@@ -1,5 +1,5 @@
 //! Unit values on the natural-log scale, with a counted reason for every line that has
-//! none.
+//! none (and the reasons a line is not scored at all).
 //!
 //! # Which denominator
 //! Under [`Denominator::Auto`] the line's unit decides: a mass unit (`KGM`, `KG`,
@@ -45,11 +45,16 @@ pub enum SkipReason {
     NonFiniteUnitValue,
     /// The acceptance date is outside `--from`/`--to` (or null while a window is set).
     OutsideDateWindow,
+    /// Every level of the line's comparison group has fewer than `min_group_size` lines.
+    GroupTooSmall,
+    /// None of the selected detectors applies to the line (e.g. `mass-per-unit` alone and
+    /// a line declared in kg, or its group is not at a level the detector accepts).
+    NoApplicableDetector,
 }
 
 impl SkipReason {
     /// Every reason, in report order.
-    pub const ALL: [SkipReason; 13] = [
+    pub const ALL: [SkipReason; 15] = [
         SkipReason::BadHsCode,
         SkipReason::BadOrigin,
         SkipReason::BadUnit,
@@ -63,6 +68,8 @@ impl SkipReason {
         SkipReason::NegativeNetMass,
         SkipReason::NonFiniteUnitValue,
         SkipReason::OutsideDateWindow,
+        SkipReason::GroupTooSmall,
+        SkipReason::NoApplicableDetector,
     ];
 
     /// snake_case name used in summaries.
@@ -81,6 +88,8 @@ impl SkipReason {
             SkipReason::NegativeNetMass => "negative_net_mass",
             SkipReason::NonFiniteUnitValue => "non_finite_unit_value",
             SkipReason::OutsideDateWindow => "outside_date_window",
+            SkipReason::GroupTooSmall => "group_too_small",
+            SkipReason::NoApplicableDetector => "no_applicable_detector",
         }
     }
 
@@ -99,6 +108,8 @@ impl SkipReason {
             }
             SkipReason::NonFiniteUnitValue => "customs_value",
             SkipReason::OutsideDateWindow => "date",
+            SkipReason::GroupTooSmall => "hs_code",
+            SkipReason::NoApplicableDetector => "unit",
         }
     }
 

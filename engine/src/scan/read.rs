@@ -103,8 +103,9 @@ fn selection(rows: &[u32], total: u64) -> RowSelection {
     RowSelection::from(selectors)
 }
 
-/// Build a [`Error::CorruptData`] for a failure after `done` rows of the unit: find the
-/// row group, then decode each column of it alone to blame one.
+/// Build a [`Error::CorruptData`] for a failure after `done` rows of the unit. Batches
+/// may straddle row groups, so each row group from the one holding row `done` on is
+/// decoded alone to find the failing one, then each column of it alone to blame one.
 fn corrupt(
     file: &InputFile,
     unit: &ScanUnit,
@@ -112,19 +113,29 @@ fn corrupt(
     roots: &[usize],
     message: String,
 ) -> Error {
-    let (row_group, _) = unit.locate(file, done);
-    let single = ScanUnit {
-        file: unit.file,
-        row_groups: vec![row_group],
-        rows: file.row_group_rows(row_group),
-    };
-    let column = roots.iter().find_map(|&root| {
-        let failed = builder(file, &[root], &single, 8192)
+    let fails = |rg: usize, cols: &[usize]| {
+        let single = ScanUnit {
+            file: unit.file,
+            row_groups: vec![rg],
+            rows: file.row_group_rows(rg),
+        };
+        builder(file, cols, &single, 8192)
             .and_then(|b| b.build().map_err(|e| Error::Internal(e.to_string())))
             .map(|reader| reader.into_iter().any(|b| b.is_err()))
-            .unwrap_or(true);
-        failed.then(|| file.metadata.schema().field(root).name().clone())
-    });
+            .unwrap_or(true)
+    };
+    let (start, _) = unit.locate(file, done);
+    let row_group = unit
+        .row_groups
+        .iter()
+        .copied()
+        .skip_while(|&rg| rg != start)
+        .find(|&rg| fails(rg, roots))
+        .unwrap_or(start);
+    let column = roots
+        .iter()
+        .find(|&&root| fails(row_group, &[root]))
+        .map(|&root| file.metadata.schema().field(root).name().clone());
     Error::CorruptData {
         path: file.path.clone(),
         row_group,
