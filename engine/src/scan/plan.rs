@@ -1,7 +1,9 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use arrow::datatypes::DataType;
+use std::sync::Arc;
+
+use arrow::datatypes::{DataType, FieldRef, Schema};
 use parquet::arrow::arrow_reader::statistics::StatisticsConverter;
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
 use rayon::prelude::*;
@@ -194,12 +196,58 @@ pub fn plan(
 pub fn open(path: &Path, mapping: &ColumnMapping) -> Result<InputFile> {
     let (size, metadata) = open_footer(path)?;
     let columns = mapping.resolve(path, metadata.schema())?;
+    let codes: Vec<usize> = [Col::HsCode, Col::Origin, Col::Unit]
+        .iter()
+        .filter_map(|&c| columns.get(c))
+        .collect();
+    let metadata = read_as_dictionary(&metadata, &codes).unwrap_or(metadata);
     Ok(InputFile {
         path: path.to_path_buf(),
         size,
         metadata,
         columns,
     })
+}
+
+/// Ask the reader to return the given plain string columns as dictionary arrays.
+///
+/// Code columns (HS code, origin, unit) have few distinct values and are stored
+/// dictionary-encoded by every common writer; decoded as dictionaries, the key kernels
+/// parse each distinct value once per batch instead of once per line. `None` when no
+/// column changes or the reader refuses the hint (the plain schema is then used).
+fn read_as_dictionary(
+    meta: &ArrowReaderMetadata,
+    columns: &[usize],
+) -> Option<ArrowReaderMetadata> {
+    let schema = meta.schema();
+    let mut changed = false;
+    let fields: Vec<FieldRef> = schema
+        .fields()
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            if columns.contains(&i) && matches!(f.data_type(), DataType::Utf8 | DataType::LargeUtf8)
+            {
+                changed = true;
+                let dict = DataType::Dictionary(
+                    Box::new(DataType::Int32),
+                    Box::new(f.data_type().clone()),
+                );
+                Arc::new(f.as_ref().clone().with_data_type(dict))
+            } else {
+                Arc::clone(f)
+            }
+        })
+        .collect();
+    if !changed {
+        return None;
+    }
+    let hinted = Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()));
+    ArrowReaderMetadata::try_new(
+        Arc::clone(meta.metadata()),
+        ArrowReaderOptions::new().with_schema(hinted),
+    )
+    .ok()
 }
 
 /// Read a file's size and Parquet footer.
