@@ -103,7 +103,7 @@
 //! with `libm`. Months are generated in parallel with rayon, and the bytes do not depend
 //! on the thread count or the machine.
 
-mod calendar;
+use crate::calendar;
 mod catalogue;
 mod month;
 mod output;

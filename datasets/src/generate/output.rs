@@ -6,11 +6,11 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use super::calendar::format_date;
 use super::catalogue::Catalogue;
 use super::month::{LineLabel, decl_id_string};
 use super::plan::{Plan, SeriesLabel};
 use super::{GenerateError, GeneratorConfig, LINE_LABEL_SHARES};
+use crate::calendar::format_date;
 
 /// Write `bytes` to `path` atomically (temporary file in the same directory, fsync,
 /// rename).

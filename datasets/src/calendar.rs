@@ -1,7 +1,7 @@
 //! Proleptic Gregorian calendar arithmetic on days since 1970-01-01 (Arrow `Date32`).
 
 /// Days since 1970-01-01 of a civil date (H. Hinnant's `days_from_civil`).
-pub(crate) fn days_from_civil(year: i32, month: u32, day: u32) -> i32 {
+pub fn days_from_civil(year: i32, month: u32, day: u32) -> i32 {
     let y = if month <= 2 { year - 1 } else { year };
     let era = y.div_euclid(400);
     let yoe = y - era * 400;
@@ -13,7 +13,7 @@ pub(crate) fn days_from_civil(year: i32, month: u32, day: u32) -> i32 {
 }
 
 /// Civil date `(year, month, day)` of a day number (H. Hinnant's `civil_from_days`).
-pub(crate) fn civil_from_days(days: i32) -> (i32, u32, u32) {
+pub fn civil_from_days(days: i32) -> (i32, u32, u32) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;
@@ -27,7 +27,7 @@ pub(crate) fn civil_from_days(days: i32) -> (i32, u32, u32) {
 }
 
 /// Number of days in a month.
-pub(crate) fn days_in_month(year: i32, month: u32) -> u32 {
+pub fn days_in_month(year: i32, month: u32) -> u32 {
     match month {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,
@@ -37,18 +37,18 @@ pub(crate) fn days_in_month(year: i32, month: u32) -> u32 {
 }
 
 /// Day of the week, Monday = 0 ... Sunday = 6.
-pub(crate) fn weekday(days: i32) -> u32 {
+pub fn weekday(days: i32) -> u32 {
     // 1970-01-01 was a Thursday (3 with Monday = 0).
     (days + 3).rem_euclid(7) as u32
 }
 
 /// The Monday of the ISO week containing `days`.
-pub(crate) fn iso_monday(days: i32) -> i32 {
+pub fn iso_monday(days: i32) -> i32 {
     days - weekday(days) as i32
 }
 
 /// `(year, month)` of the month `index` months after `(year, month)`.
-pub(crate) fn add_months(year: i32, month: u32, index: u32) -> (i32, u32) {
+pub fn add_months(year: i32, month: u32, index: u32) -> (i32, u32) {
     let total = i64::from(year) * 12 + i64::from(month) - 1 + i64::from(index);
     (
         total.div_euclid(12) as i32,
@@ -57,7 +57,7 @@ pub(crate) fn add_months(year: i32, month: u32, index: u32) -> (i32, u32) {
 }
 
 /// `YYYY-MM-DD` of a day number.
-pub(crate) fn format_date(days: i32) -> String {
+pub fn format_date(days: i32) -> String {
     let (y, m, d) = civil_from_days(days);
     format!("{y:04}-{m:02}-{d:02}")
 }
