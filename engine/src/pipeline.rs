@@ -525,10 +525,10 @@ impl Baselines {
         &self,
         det: &dyn Detector,
         levels: &[GroupLevel],
+        group: &GroupBaseline,
         gid: u32,
         x: f64,
     ) -> Option<(Judgement, Option<u32>, bool)> {
-        let group = self.main.for_group(gid)?;
         if !det.accepts_level(&levels[group.level]) {
             return None;
         }
@@ -595,42 +595,47 @@ impl ScoreContext<'_> {
         for (row, &gid) in u.gid.iter().enumerate() {
             let mut judged = false;
             let mut group_missing = false;
-            for (k, det) in self.detectors.iter().enumerate() {
-                if gid == NO_GROUP {
-                    break;
-                }
-                let x = match det.measure() {
-                    Measure::UnitValue => u.uv[row],
-                    Measure::KgPerUnit => u.kgpu.get(row).copied().unwrap_or(f64::NAN),
-                };
-                if x.is_nan() {
-                    continue;
-                }
-                let Some(base) = self.baselines(det.measure()) else {
-                    continue;
-                };
-                if base.main.for_group(gid).is_none() {
-                    group_missing = true;
-                    continue;
-                }
-                let Some((verdict, local, withdrawn)) =
-                    base.judge(det.as_ref(), self.levels, gid, x)
-                else {
-                    continue;
-                };
-                judged = true;
-                out.local_withdrawn[k] += u64::from(withdrawn);
-                match verdict {
-                    Judgement::Flag { score, direction } => out.flags.push(Flag {
-                        row: row as u32,
-                        detector: k as u8,
-                        score,
-                        direction,
-                        value: x,
-                        local,
-                    }),
-                    Judgement::NoSpread => out.no_spread[k] += 1,
-                    Judgement::Pass => {}
+            if gid != NO_GROUP {
+                // Each measure's value and group, looked up once per line.
+                let uv = (u.uv[row], self.uv.main.for_group(gid));
+                let kg = (
+                    u.kgpu.get(row).copied().unwrap_or(f64::NAN),
+                    self.kg.and_then(|b| b.main.for_group(gid)),
+                );
+                for (k, det) in self.detectors.iter().enumerate() {
+                    let (base, (x, group)) = match det.measure() {
+                        Measure::UnitValue => (self.uv, uv),
+                        Measure::KgPerUnit => match self.kg {
+                            Some(b) => (b, kg),
+                            None => continue,
+                        },
+                    };
+                    if x.is_nan() {
+                        continue;
+                    }
+                    let Some(group) = group else {
+                        group_missing = true;
+                        continue;
+                    };
+                    let Some((verdict, local, withdrawn)) =
+                        base.judge(det.as_ref(), self.levels, group, gid, x)
+                    else {
+                        continue;
+                    };
+                    judged = true;
+                    out.local_withdrawn[k] += u64::from(withdrawn);
+                    match verdict {
+                        Judgement::Flag { score, direction } => out.flags.push(Flag {
+                            row: row as u32,
+                            detector: k as u8,
+                            score,
+                            direction,
+                            value: x,
+                            local,
+                        }),
+                        Judgement::NoSpread => out.no_spread[k] += 1,
+                        Judgement::Pass => {}
+                    }
                 }
             }
             if judged {

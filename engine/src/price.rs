@@ -3,7 +3,9 @@
 use crate::baseline::FineKey;
 use crate::config::Denominator;
 use crate::error::{Error, Result};
-use crate::kernels::arrow_edge::{NULL_DATE, codes, date_days, f64_values, hs_codes};
+use crate::kernels::arrow_edge::{
+    NULL_DATE, codes_into, date_days_into, f64_values_into, hs_codes_into,
+};
 use crate::kernels::codes::{Code, HsCode};
 use crate::kernels::hash::FxHashMap;
 use crate::kernels::unit_value::{SkipReason, basis, ln_kg_per_unit, ln_unit_value};
@@ -118,6 +120,7 @@ pub fn measure_unit(
     let mut local: FxHashMap<FineKey, u32> = FxHashMap::default();
     let windowed = opts.window != (None, None);
     let mut row: u64 = 0;
+    let mut scratch = Scratch::default();
     read_unit(
         plan,
         unit,
@@ -127,29 +130,46 @@ pub fn measure_unit(
         |b: &BatchColumns| {
             let n = b.num_rows();
             let arrow_err = |col: Col, e| column_error(plan, unit, row, col, e);
-            let hs = hs_codes(required(b, Col::HsCode)?.as_ref())
+            let Scratch {
+                hs,
+                origin,
+                units,
+                value,
+                qty,
+                mass,
+                dates,
+            } = &mut scratch;
+            hs_codes_into(required(b, Col::HsCode)?.as_ref(), hs)
                 .map_err(|e| arrow_err(Col::HsCode, e))?;
-            let origin = match b.get(Col::Origin) {
-                Some(a) => codes(a.as_ref(), false).map_err(|e| arrow_err(Col::Origin, e))?,
-                None => vec![Code::NONE; n],
-            };
-            let units = match b.get(Col::Unit) {
-                Some(a) => codes(a.as_ref(), true).map_err(|e| arrow_err(Col::Unit, e))?,
-                None => vec![Code::NONE; n],
-            };
-            let number = |col: Col| -> Result<Vec<f64>> {
+            let fill_codes = |col: Col, unit: bool, buf: &mut Vec<Code>| -> Result<()> {
                 match b.get(col) {
-                    Some(a) => f64_values(a.as_ref()).map_err(|e| arrow_err(col, e)),
-                    None => Ok(vec![f64::NAN; n]),
+                    Some(a) => codes_into(a.as_ref(), unit, buf).map_err(|e| arrow_err(col, e)),
+                    None => {
+                        fill(buf, Code::NONE, n);
+                        Ok(())
+                    }
                 }
             };
-            let value = number(Col::CustomsValue)?;
-            let qty = number(Col::Quantity)?;
-            let mass = number(Col::NetMassKg)?;
-            let dates = match b.get(Col::Date) {
-                Some(a) => date_days(a.as_ref()).map_err(|e| arrow_err(Col::Date, e))?,
-                None => vec![NULL_DATE; n],
+            fill_codes(Col::Origin, false, origin)?;
+            fill_codes(Col::Unit, true, units)?;
+            let fill_numbers = |col: Col, buf: &mut Vec<f64>| -> Result<()> {
+                match b.get(col) {
+                    Some(a) => f64_values_into(a.as_ref(), buf).map_err(|e| arrow_err(col, e)),
+                    None => {
+                        fill(buf, f64::NAN, n);
+                        Ok(())
+                    }
+                }
             };
+            fill_numbers(Col::CustomsValue, value)?;
+            fill_numbers(Col::Quantity, qty)?;
+            fill_numbers(Col::NetMassKg, mass)?;
+            match b.get(Col::Date) {
+                Some(a) => {
+                    date_days_into(a.as_ref(), dates).map_err(|e| arrow_err(Col::Date, e))?
+                }
+                None => fill(dates, NULL_DATE, n),
+            }
             for i in 0..n {
                 let r = row + i as u64;
                 let d = dates[i];
@@ -218,6 +238,23 @@ pub fn measure_unit(
         },
     )?;
     Ok(out)
+}
+
+/// Per-batch column buffers, reused across the batches of a unit.
+#[derive(Default)]
+struct Scratch {
+    hs: Vec<HsCode>,
+    origin: Vec<Code>,
+    units: Vec<Code>,
+    value: Vec<f64>,
+    qty: Vec<f64>,
+    mass: Vec<f64>,
+    dates: Vec<i32>,
+}
+
+fn fill<T: Copy>(buf: &mut Vec<T>, v: T, n: usize) {
+    buf.clear();
+    buf.resize(n, v);
 }
 
 fn push_none(out: &mut UnitMeasures, kgpu: bool) {

@@ -30,6 +30,13 @@ fn cast(array: &dyn Array, to: &DataType) -> Result<ArrayRef, ArrowError> {
 
 /// Numbers (integers, floats, decimals) as `f64`, NaN where null.
 pub fn f64_values(array: &dyn Array) -> Result<Vec<f64>, ArrowError> {
+    let mut out = Vec::new();
+    f64_values_into(array, &mut out)?;
+    Ok(out)
+}
+
+/// [`f64_values`] into a reused buffer (cleared first).
+pub fn f64_values_into(array: &dyn Array, out: &mut Vec<f64>) -> Result<(), ArrowError> {
     let casted;
     let floats = if array.data_type() == &DataType::Float64 {
         array.as_primitive::<Float64Type>()
@@ -37,18 +44,28 @@ pub fn f64_values(array: &dyn Array) -> Result<Vec<f64>, ArrowError> {
         casted = cast(array, &DataType::Float64)?;
         casted.as_primitive::<Float64Type>()
     };
-    let mut out = floats.values().to_vec();
+    out.clear();
+    out.extend_from_slice(floats.values());
     if let Some(nulls) = floats.nulls() {
-        for i in nulls
+        // Whole 64-slot words at a time: words without nulls cost one comparison.
+        let chunks = nulls.inner().bit_chunks();
+        let mut base = 0;
+        for word in chunks
             .iter()
-            .enumerate()
-            .filter(|(_, valid)| !valid)
-            .map(|(i, _)| i)
+            .chain(std::iter::once(chunks.remainder_bits()))
         {
-            out[i] = f64::NAN;
+            let mut missing = !word;
+            while missing != 0 {
+                let i = base + missing.trailing_zeros() as usize;
+                if let Some(v) = out.get_mut(i) {
+                    *v = f64::NAN;
+                }
+                missing &= missing - 1;
+            }
+            base += 64;
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Integers as `i64`, `None` where null.
@@ -60,6 +77,13 @@ pub fn i64_values(array: &dyn Array) -> Result<Vec<Option<i64>>, ArrowError> {
 /// Dates (date32, date64, timestamps, `YYYY-MM-DD` strings) as days since 1970-01-01,
 /// [`NULL_DATE`] where null or unparseable. Timestamps are read as UTC dates.
 pub fn date_days(array: &dyn Array) -> Result<Vec<i32>, ArrowError> {
+    let mut out = Vec::new();
+    date_days_into(array, &mut out)?;
+    Ok(out)
+}
+
+/// [`date_days`] into a reused buffer (cleared first).
+pub fn date_days_into(array: &dyn Array, out: &mut Vec<i32>) -> Result<(), ArrowError> {
     let casted;
     let dates = if array.data_type() == &DataType::Date32 {
         array.as_primitive::<Date32Type>()
@@ -72,7 +96,9 @@ pub fn date_days(array: &dyn Array) -> Result<Vec<i32>, ArrowError> {
         casted = cast(source.as_ref(), &DataType::Date32)?;
         casted.as_primitive::<Date32Type>()
     };
-    Ok(dates.iter().map(|d| d.unwrap_or(NULL_DATE)).collect())
+    out.clear();
+    out.extend(dates.iter().map(|d| d.unwrap_or(NULL_DATE)));
+    Ok(())
 }
 
 /// Apply `f` to each string of a string-like array (utf8, large utf8, utf8 view or a
@@ -81,74 +107,115 @@ pub fn date_days(array: &dyn Array) -> Result<Vec<i32>, ArrowError> {
 pub fn map_strings<T: Copy>(
     array: &dyn Array,
     null: T,
-    mut f: impl FnMut(&str) -> T,
+    f: impl FnMut(&str) -> T,
 ) -> Result<Vec<T>, ArrowError> {
-    let n = array.len();
+    let mut out = Vec::new();
+    map_strings_into(array, null, f, &mut out)?;
+    Ok(out)
+}
+
+/// [`map_strings`] into a reused buffer (cleared first).
+pub fn map_strings_into<T: Copy>(
+    array: &dyn Array,
+    null: T,
+    mut f: impl FnMut(&str) -> T,
+    out: &mut Vec<T>,
+) -> Result<(), ArrowError> {
+    out.clear();
     match array.data_type() {
-        DataType::Utf8 => Ok(array
-            .as_string::<i32>()
-            .iter()
-            .map(|s| s.map_or(null, &mut f))
-            .collect()),
-        DataType::LargeUtf8 => Ok(array
-            .as_string::<i64>()
-            .iter()
-            .map(|s| s.map_or(null, &mut f))
-            .collect()),
-        DataType::Utf8View => Ok(array
-            .as_string_view()
-            .iter()
-            .map(|s| s.map_or(null, &mut f))
-            .collect()),
+        DataType::Utf8 => {
+            out.extend(
+                array
+                    .as_string::<i32>()
+                    .iter()
+                    .map(|s| s.map_or(null, &mut f)),
+            );
+        }
+        DataType::LargeUtf8 => {
+            out.extend(
+                array
+                    .as_string::<i64>()
+                    .iter()
+                    .map(|s| s.map_or(null, &mut f)),
+            );
+        }
+        DataType::Utf8View => {
+            out.extend(
+                array
+                    .as_string_view()
+                    .iter()
+                    .map(|s| s.map_or(null, &mut f)),
+            );
+        }
         DataType::Dictionary(_, _) => {
             let dict = array
                 .as_any_dictionary_opt()
                 .ok_or_else(|| ArrowError::CastError("not a dictionary array".into()))?;
             let mapped = map_strings(dict.values().as_ref(), null, f)?;
-            let keys = dict.normalized_keys();
-            let mut out: Vec<T> = keys
-                .iter()
-                .map(|&k| mapped.get(k).copied().unwrap_or(null))
-                .collect();
+            out.extend(
+                dict.normalized_keys()
+                    .iter()
+                    .map(|&k| mapped.get(k).copied().unwrap_or(null)),
+            );
             if let Some(nulls) = array.logical_nulls() {
-                for (i, valid) in nulls.iter().enumerate() {
+                for (slot, valid) in out.iter_mut().zip(nulls.iter()) {
                     if !valid {
-                        out[i] = null;
+                        *slot = null;
                     }
                 }
             }
-            Ok(out)
         }
         dt if dt.is_integer() => {
             let text = cast(array, &DataType::Utf8)?;
-            map_strings(text.as_ref(), null, f)
+            map_strings_into(text.as_ref(), null, f, out)?;
         }
-        other => Err(ArrowError::CastError(format!(
-            "cannot read {other} as strings ({n} rows)"
-        ))),
+        other => {
+            return Err(ArrowError::CastError(format!(
+                "cannot read {other} as strings ({} rows)",
+                array.len()
+            )));
+        }
     }
+    Ok(())
 }
 
 /// Short codes (origin, unit) packed as [`Code`].
 pub fn codes(array: &dyn Array, unit: bool) -> Result<Vec<Code>, ArrowError> {
-    if unit {
-        map_strings(array, Code::NONE, Code::parse_unit)
-    } else {
-        map_strings(array, Code::NONE, Code::parse)
-    }
+    let mut out = Vec::new();
+    codes_into(array, unit, &mut out)?;
+    Ok(out)
+}
+
+/// [`codes`] into a reused buffer (cleared first).
+pub fn codes_into(array: &dyn Array, unit: bool, out: &mut Vec<Code>) -> Result<(), ArrowError> {
+    let parse = if unit { Code::parse_unit } else { Code::parse };
+    map_strings_into(array, Code::NONE, parse, out)
 }
 
 /// HS codes from strings or integers; [`HsCode::NONE`] where null or unparseable.
 pub fn hs_codes(array: &dyn Array) -> Result<Vec<HsCode>, ArrowError> {
+    let mut out = Vec::new();
+    hs_codes_into(array, &mut out)?;
+    Ok(out)
+}
+
+/// [`hs_codes`] into a reused buffer (cleared first).
+pub fn hs_codes_into(array: &dyn Array, out: &mut Vec<HsCode>) -> Result<(), ArrowError> {
     if array.data_type().is_integer() {
-        return Ok(i64_values(array)?
-            .into_iter()
-            .map(|v| v.and_then(HsCode::from_int).unwrap_or(HsCode::NONE))
-            .collect());
+        out.clear();
+        out.extend(
+            i64_values(array)?
+                .into_iter()
+                .map(|v| v.and_then(HsCode::from_int).unwrap_or(HsCode::NONE)),
+        );
+        return Ok(());
     }
-    map_strings(array, HsCode::NONE, |s| {
-        HsCode::parse(s).unwrap_or(HsCode::NONE)
-    })
+    map_strings_into(
+        array,
+        HsCode::NONE,
+        |s| HsCode::parse(s).unwrap_or(HsCode::NONE),
+        out,
+    )
 }
 
 /// Any text-role column (strings or integers) as owned strings, `None` where null.
@@ -196,6 +263,32 @@ mod tests {
                 .unwrap()
                 .is_empty()
         );
+    }
+
+    #[test]
+    fn nulls_across_word_boundaries() {
+        let n = 200;
+        let valid: Vec<bool> = (0..n).map(|i| i % 7 != 3 && i != 64 && i != 199).collect();
+        // Garbage under every null slot.
+        let f = Float64Array::new(
+            ScalarBuffer::from((0..n).map(|i| i as f64).collect::<Vec<_>>()),
+            Some(NullBuffer::from(valid.clone())),
+        );
+        let mut buf = vec![42.0; 3];
+        f64_values_into(&f, &mut buf).unwrap();
+        assert_eq!(buf.len(), n);
+        for (i, v) in buf.iter().enumerate() {
+            assert_eq!(v.is_nan(), !valid[i], "slot {i}");
+            if valid[i] {
+                assert_eq!(*v, i as f64);
+            }
+        }
+        // A sliced array: validity offsets must follow the slice.
+        let sliced = f.slice(5, 100);
+        let v = f64_values(&sliced).unwrap();
+        for (i, x) in v.iter().enumerate() {
+            assert_eq!(x.is_nan(), !valid[i + 5], "sliced slot {i}");
+        }
     }
 
     #[test]

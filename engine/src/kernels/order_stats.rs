@@ -33,7 +33,7 @@ pub struct OrderStats {
 }
 
 /// Groups up to this size are sorted instead of selected.
-const SORT_BELOW: usize = 48;
+const SORT_BELOW: usize = 16;
 
 /// Interpolate between two neighbouring order statistics as DuckDB does.
 #[inline]
