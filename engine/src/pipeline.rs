@@ -145,14 +145,26 @@ impl Engine {
         // Baselines per measure (and the local baselines of the fallback check).
         let t = Instant::now();
         let price = &self.config.price;
+        // A measure's chain stops at the first level one of its detectors does not accept
+        // (mass-per-unit: national-code levels only), so no statistics are computed for
+        // groups nobody judges.
+        let chain = |m: Measure| {
+            let judges = |l: &GroupLevel| {
+                detectors
+                    .iter()
+                    .filter(|d| d.measure() == m)
+                    .all(|d| d.accepts_level(l))
+            };
+            &levels[..levels.iter().take_while(|l| judges(l)).count()]
+        };
         let (uv, kg) = self.pool.install(|| {
             let parts = |f: fn(&UnitMeasures) -> &[f64]| -> Vec<(&[u32], &[f64])> {
                 units.iter().map(|u| (u.gid.as_slice(), f(u))).collect()
             };
-            let uv = Baselines::build(&parts(|u| &u.uv), &keys, &levels, price);
-            let kg = opts
-                .kg_per_unit
-                .then(|| Baselines::build(&parts(|u| &u.kgpu), &keys, &levels, price));
+            let uv = Baselines::build(&parts(|u| &u.uv), &keys, chain(Measure::UnitValue), price);
+            let kg_chain = chain(Measure::KgPerUnit);
+            let kg = (opts.kg_per_unit && !kg_chain.is_empty())
+                .then(|| Baselines::build(&parts(|u| &u.kgpu), &keys, kg_chain, price));
             (uv, kg)
         });
         lap(&mut timings, "baseline", t);
