@@ -33,26 +33,16 @@ fn read_findings(path: &Path) -> Vec<(String, i64, f64, String)> {
     let mut out = Vec::new();
     for b in reader {
         let b = b.unwrap();
-        let ids = b
-            .column_by_name("declaration_id")
-            .unwrap()
-            .as_string::<i32>()
-            .clone();
-        let lines = b
-            .column_by_name("line_no")
-            .unwrap()
-            .as_primitive::<Int64Type>()
-            .clone();
-        let scores = b
-            .column_by_name("score")
-            .unwrap()
-            .as_primitive::<Float64Type>()
-            .clone();
-        let dets = b
-            .column_by_name("detector")
-            .unwrap()
-            .as_string::<i32>()
-            .clone();
+        let col = |name: &str| b.column_by_name(name).unwrap().clone();
+        let (ids, lines, scores, dets) = (
+            col("declaration_id"),
+            col("line_no"),
+            col("score"),
+            col("detector"),
+        );
+        let (ids, dets) = (ids.as_string::<i32>(), dets.as_string::<i32>());
+        let lines = lines.as_primitive::<Int64Type>();
+        let scores = scores.as_primitive::<Float64Type>();
         for i in 0..b.num_rows() {
             assert!(!ids.is_null(i) && !lines.is_null(i));
             out.push((
