@@ -192,9 +192,7 @@ impl Engine {
                     .par_iter()
                     .enumerate()
                     .filter(|(_, s)| !s.flags.is_empty())
-                    .map(|(ui, s)| {
-                        self.details(&plan, ui, s, &units[ui], &keys, &levels, &ctx, batch_size)
-                    })
+                    .map(|(ui, s)| self.details(&plan, ui, s, &units[ui], &keys, &ctx, batch_size))
                     .collect::<Result<Vec<Vec<Finding>>>>()
             })?
             .into_iter()
@@ -218,7 +216,6 @@ impl Engine {
         score: &UnitScore,
         measures: &UnitMeasures,
         keys: &[FineKey],
-        levels: &[GroupLevel],
         ctx: &ScoreContext<'_>,
         batch_size: usize,
     ) -> Result<Vec<Finding>> {
@@ -310,7 +307,7 @@ impl Engine {
                 d,
                 key,
                 (g, local),
-                levels,
+                ctx.levels,
                 &self.watch,
                 (ui as u32, flag.row),
             ));
