@@ -180,24 +180,28 @@ impl Engine {
         let scored: Vec<UnitScore> = self
             .pool
             .install(|| units.par_iter().map(|u| ctx.score_unit(u)).collect());
+        // The per-line measures are judged; only the group ids are needed from here on.
+        for u in &mut units {
+            u.release_measures();
+        }
         lap(&mut timings, "score", t);
 
         // Pass 3: details of flagged lines.
         let t = Instant::now();
         let batch_size = self.config.scan.batch_size;
-        let mut findings: Vec<Finding> = self
-            .pool
-            .install(|| {
-                scored
-                    .par_iter()
-                    .enumerate()
-                    .filter(|(_, s)| !s.flags.is_empty())
-                    .map(|(ui, s)| self.details(&plan, ui, s, &units[ui], &keys, &ctx, batch_size))
-                    .collect::<Result<Vec<Vec<Finding>>>>()
-            })?
-            .into_iter()
-            .flatten()
-            .collect();
+        let per_unit = self.pool.install(|| {
+            scored
+                .par_iter()
+                .enumerate()
+                .filter(|(_, s)| !s.flags.is_empty())
+                .map(|(ui, s)| self.details(&plan, ui, s, &units[ui], &keys, &ctx, batch_size))
+                .collect::<Result<Vec<Vec<Finding>>>>()
+        })?;
+        // Move the per-unit lists into one, freeing each as it goes.
+        let mut findings = Vec::with_capacity(per_unit.iter().map(Vec::len).sum());
+        for list in per_unit {
+            findings.extend(list);
+        }
         findings.par_sort_unstable_by(Finding::output_order);
         lap(&mut timings, "details", t);
 

@@ -81,6 +81,13 @@ impl UnitMeasures {
         self.reason.push(reason as u8);
     }
 
+    /// Free the per-line measures once they are judged; keys, group ids and notes stay.
+    pub fn release_measures(&mut self) {
+        self.uv = Vec::new();
+        self.kgpu = Vec::new();
+        self.reason = Vec::new();
+    }
+
     fn note(&mut self, note: Note, row: u64) {
         let i = note as usize;
         self.notes[i] += 1;

@@ -175,31 +175,48 @@ pub fn findings_batch(findings: &[Finding]) -> Result<RecordBatch> {
 
 /// Write findings in `format` to `w`.
 pub fn write_findings<W: Write + Send>(findings: &[Finding], format: Format, w: W) -> Result<()> {
-    let batch = findings_batch(findings)?;
     let err = |e: &dyn std::fmt::Display| Error::Write {
         path: format.file_name().into(),
         message: e.to_string(),
     };
+    // Converted and written a chunk at a time, so the Arrow copy of the findings never
+    // exists whole; an empty list still writes one (empty) batch: schema and header.
+    let chunks: Vec<&[Finding]> = if findings.is_empty() {
+        vec![&[]]
+    } else {
+        findings.chunks(WRITE_CHUNK).collect()
+    };
+    let batches = chunks.into_iter().map(findings_batch);
     match format {
         Format::Parquet => {
             let props = WriterProperties::builder()
                 .set_compression(Compression::ZSTD(ZstdLevel::default()))
+                .set_max_row_group_row_count(Some(WRITE_CHUNK))
                 .set_created_by(format!("tradescan {}", env!("CARGO_PKG_VERSION")))
                 .build();
             let mut writer =
-                ArrowWriter::try_new(w, batch.schema(), Some(props)).map_err(|e| err(&e))?;
-            writer.write(&batch).map_err(|e| err(&e))?;
+                ArrowWriter::try_new(w, findings_schema(), Some(props)).map_err(|e| err(&e))?;
+            for batch in batches {
+                writer.write(&batch?).map_err(|e| err(&e))?;
+            }
             writer.close().map_err(|e| err(&e))?;
         }
         Format::Csv => {
             let mut writer = arrow::csv::WriterBuilder::new().with_header(true).build(w);
-            writer.write(&batch).map_err(|e| err(&e))?;
+            for batch in batches {
+                writer.write(&batch?).map_err(|e| err(&e))?;
+            }
         }
         Format::Jsonl => {
             let mut writer = arrow::json::LineDelimitedWriter::new(w);
-            writer.write(&batch).map_err(|e| err(&e))?;
+            for batch in batches {
+                writer.write(&batch?).map_err(|e| err(&e))?;
+            }
             writer.finish().map_err(|e| err(&e))?;
         }
     }
     Ok(())
 }
+
+/// Findings per written batch (and per Parquet row group).
+const WRITE_CHUNK: usize = 65_536;
