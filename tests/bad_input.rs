@@ -7,7 +7,7 @@
 //! stop a run: each line is counted in `summary.json` under its reason.
 
 use std::collections::BTreeMap;
-use std::ffi::{OsStr, OsString};
+use std::ffi::OsStr;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -19,7 +19,7 @@ use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 use tempfile::TempDir;
 
-use crate::{list_files, run, stderr, write_parquet};
+use crate::{list_files, run, scan_args, stderr, write_parquet};
 
 /// 2025-01-01 as days since 1970-01-01.
 const JAN_1_2025: i32 = 20_089;
@@ -87,24 +87,6 @@ fn with_column(b: &RecordBatch, name: &str, array: ArrayRef) -> RecordBatch {
         })
         .collect();
     RecordBatch::try_from_iter(cols).unwrap()
-}
-
-fn scan_args(config: Option<&Path>, inputs: &[&Path], out: &Path, extra: &[&str]) -> Vec<OsString> {
-    let mut a: Vec<OsString> = Vec::new();
-    if let Some(c) = config {
-        a.push("--config".into());
-        a.push(c.into());
-    }
-    a.push("scan".into());
-    for i in inputs {
-        a.push(i.into());
-    }
-    a.push("--out".into());
-    a.push(out.into());
-    for e in extra {
-        a.push(e.into());
-    }
-    a
 }
 
 /// The failure contract: exit 2, exactly one `tradescan: error:` message on stderr that

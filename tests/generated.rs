@@ -318,16 +318,19 @@ fn date_window_prunes_row_groups_by_statistics() {
     let march_rows = meta.metadata().file_metadata().num_rows() as u64;
     let march_groups = meta.metadata().num_row_groups() as u64;
     let out = tmp.path().join("out");
-    let o = run([
-        "scan",
-        data.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--from",
-        "2025-03-01",
-        "--to",
-        "2025-03-31",
-    ]);
+    let o = run(crate::scan_args(
+        None,
+        &[&data],
+        &out,
+        &[
+            "--format",
+            "jsonl",
+            "--from",
+            "2025-03-01",
+            "--to",
+            "2025-03-31",
+        ],
+    ));
     assert!(o.status.success(), "{}", stderr(&o));
     let s: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
@@ -342,19 +345,6 @@ fn date_window_prunes_row_groups_by_statistics() {
         60_000 - march_rows
     );
     // Every finding is dated in March.
-    let o = run([
-        "scan",
-        data.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--format",
-        "jsonl",
-        "--from",
-        "2025-03-01",
-        "--to",
-        "2025-03-31",
-    ]);
-    assert!(o.status.success());
     let text = std::fs::read_to_string(out.join("findings.jsonl")).unwrap();
     assert!(text.lines().count() > 0);
     for line in text.lines() {

@@ -36,6 +36,26 @@ where
         .expect("cannot start tradescan")
 }
 
+/// Arguments of `tradescan [--config C] scan INPUT... --out OUT EXTRA...`.
+pub fn scan_args(
+    config: Option<&Path>,
+    inputs: &[&Path],
+    out: &Path,
+    extra: &[&str],
+) -> Vec<std::ffi::OsString> {
+    let mut a: Vec<std::ffi::OsString> = Vec::new();
+    if let Some(c) = config {
+        a.push("--config".into());
+        a.push(c.into());
+    }
+    a.push("scan".into());
+    a.extend(inputs.iter().map(|i| i.into()));
+    a.push("--out".into());
+    a.push(out.into());
+    a.extend(extra.iter().map(|e| e.into()));
+    a
+}
+
 /// stderr as text.
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()

@@ -602,21 +602,8 @@ fn write_variant(root: &Path, v: &Variant, lines: &[Line]) -> (PathBuf, Option<P
 
 /// Run `tradescan scan` and return the output folder; panics with stderr on failure.
 fn scan(inputs: &[&Path], out: &Path, config: Option<&Path>, extra: &[&str]) -> PathBuf {
-    let mut args: Vec<std::ffi::OsString> = Vec::new();
-    if let Some(c) = config {
-        args.push("--config".into());
-        args.push(c.into());
-    }
+    let mut args = crate::scan_args(config, inputs, out, extra);
     args.push("--quiet".into());
-    args.push("scan".into());
-    for i in inputs {
-        args.push(i.into());
-    }
-    args.push("--out".into());
-    args.push(out.into());
-    for e in extra {
-        args.push(e.into());
-    }
     let o = run(&args);
     assert_eq!(
         o.status.code(),
