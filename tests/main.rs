@@ -8,6 +8,7 @@
 mod bad_input;
 mod generated;
 mod physical_types;
+mod volume;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

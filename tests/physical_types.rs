@@ -658,7 +658,11 @@ fn flagged(batches: &[RecordBatch]) -> Vec<(String, String, i64)> {
         let det = string_column(b, "detector");
         let decl = string_column(b, "declaration_id");
         let line = i64_column(b, "line_no");
+        let series = string_column(b, "series_key");
         for i in 0..b.num_rows() {
+            if series[i].is_some() {
+                continue;
+            }
             out.push((
                 det[i].clone().unwrap(),
                 decl[i].clone().expect("findings carry the declaration id"),

@@ -35,9 +35,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
-fn apply(config: &mut Config, opts: ScanOptions) {
+fn apply(config: &mut Config, opts: ScanOptions) -> Result<()> {
     if let Some(d) = opts.detectors {
-        config.price.detectors = d;
+        config.select_detectors(&d)?;
     }
     if opts.from.is_some() {
         config.scan.from = opts.from;
@@ -48,10 +48,11 @@ fn apply(config: &mut Config, opts: ScanOptions) {
     if let Some(b) = opts.batch_size {
         config.scan.batch_size = b;
     }
+    Ok(())
 }
 
 fn scan(args: ScanArgs, mut config: Config, quiet: bool) -> Result<ExitCode> {
-    apply(&mut config, args.scan);
+    apply(&mut config, args.scan)?;
     let format = Format::parse(&args.format)?;
     let engine = Engine::new(config)?;
     let out = engine.scan(&args.inputs, &Bar::new(quiet))?;

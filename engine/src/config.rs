@@ -20,6 +20,19 @@
 //!
 //! [detectors.robust-z]
 //! threshold = 3.5
+//!
+//! [volume]
+//! period = "week"           # week | month
+//! measure = "quantity"      # quantity | net-mass | value | lines
+//! keys = ["hs6+importer", "hs6+origin", "hs6+office", "hs6"]
+//! detectors = ["surge", "first-time-importer", "new-origin", "split-shipment"]
+//!
+//! [detectors.surge]
+//! window = 26               # trailing periods
+//!
+//! [[detectors.split-shipment.thresholds]]
+//! hs = "310230"
+//! amount = 1000.0
 //! ```
 
 use std::collections::BTreeMap;
@@ -31,6 +44,7 @@ use crate::baseline::GroupLevel;
 use crate::detect::{DetectorConfigs, DetectorKind};
 use crate::error::{Error, Result};
 use crate::schema::{CANONICAL_COLUMNS, ColumnMapping};
+use crate::volume::{VolumeConfig, VolumeMeasure};
 
 /// The whole run configuration. Every field has a documented default.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -42,6 +56,8 @@ pub struct Config {
     pub scan: ScanConfig,
     /// Price-anomaly options.
     pub price: PriceConfig,
+    /// Volume-anomaly options.
+    pub volume: VolumeConfig,
     /// Per-detector parameters, keyed by detector name.
     pub detectors: DetectorConfigs,
 }
@@ -115,6 +131,7 @@ impl Default for PriceConfig {
             denominator: Denominator::Auto,
             detectors: DetectorKind::ALL
                 .iter()
+                .filter(|d| !d.is_volume())
                 .map(|d| d.name().to_string())
                 .collect(),
         }
@@ -153,7 +170,18 @@ impl Config {
         }
         self.levels()?;
         self.detector_kinds()?;
+        let volume = self.volume_detector_kinds()?;
+        self.volume.series_kinds()?;
         self.detectors.validate()?;
+        if volume.contains(&DetectorKind::SplitShipment)
+            && self.volume.measure == VolumeMeasure::Lines
+            && !self.detectors.split_shipment.thresholds.is_empty()
+        {
+            return Err(Error::config(
+                "split-shipment thresholds need an amount: set volume.measure to quantity, \
+                 net-mass or value",
+            ));
+        }
         Ok(())
     }
 
@@ -183,17 +211,33 @@ impl Config {
             .collect()
     }
 
-    /// The selected detectors, in registry order, without duplicates.
+    /// The selected price detectors, in registry order, without duplicates.
     pub fn detector_kinds(&self) -> Result<Vec<DetectorKind>> {
-        let mut kinds = Vec::new();
-        for name in &self.price.detectors {
+        kinds_of("price", &self.price.detectors, false)
+    }
+
+    /// The selected volume detectors, in registry order, without duplicates.
+    pub fn volume_detector_kinds(&self) -> Result<Vec<DetectorKind>> {
+        kinds_of("volume", &self.volume.detectors, true)
+    }
+
+    /// Select detectors by name, price and volume alike (the `--detectors` flag): each
+    /// list keeps the names of its kind.
+    pub fn select_detectors(&mut self, names: &[String]) -> Result<()> {
+        let mut price = Vec::new();
+        let mut volume = Vec::new();
+        for name in names {
             let kind = DetectorKind::from_name(name)?;
-            if !kinds.contains(&kind) {
-                kinds.push(kind);
-            }
+            let list = if kind.is_volume() {
+                &mut volume
+            } else {
+                &mut price
+            };
+            list.push(kind.name().to_string());
         }
-        kinds.sort();
-        Ok(kinds)
+        self.price.detectors = price;
+        self.volume.detectors = volume;
+        Ok(())
     }
 
     /// The acceptance-date window as days since 1970-01-01, inclusive.
@@ -221,6 +265,25 @@ impl Config {
     pub fn to_toml(&self) -> String {
         toml::to_string(self).unwrap_or_default()
     }
+}
+
+fn kinds_of(section: &str, names: &[String], volume: bool) -> Result<Vec<DetectorKind>> {
+    let mut kinds = Vec::new();
+    for name in names {
+        let kind = DetectorKind::from_name(name)?;
+        if kind.is_volume() != volume {
+            let other = if volume { "price" } else { "volume" };
+            return Err(Error::config(format!(
+                "{section}.detectors: `{name}` is a {other} detector; list it under [{other}] \
+                 detectors"
+            )));
+        }
+        if !kinds.contains(&kind) {
+            kinds.push(kind);
+        }
+    }
+    kinds.sort();
+    Ok(kinds)
 }
 
 /// Where a run writes and how (set by the CLI, not by the config file).

@@ -1,8 +1,9 @@
 //! # tradescan
 //!
 //! A parallel engine that scans customs declaration lines stored as Parquet partitions
-//! and finds price anomalies: lines whose unit value is far from what comparable trade
-//! declares. Every finding explains itself: detector, comparison group and fallback
+//! and finds price anomalies (lines whose unit value is far from what comparable trade
+//! declares) and volume anomalies (surges and drops of quantity per HS6 and importer,
+//! origin or office; first-time importers of watched goods; split shipments). Every finding explains itself: detector, comparison group and fallback
 //! level, group size, baseline, observed value, score and value gap.
 //!
 //! Main types:
@@ -11,6 +12,7 @@
 //! - [`Engine`]: owns the thread pool; [`Engine::scan`] runs a scan and returns
 //!   [`ScanOutput`] (sorted [`report::Finding`]s and a [`report::Summary`]).
 //! - [`detect`]: the detectors (one per file) and their registry.
+//! - [`volume`]: the series panels the volume detectors judge.
 //! - [`Error`]: one error type, split by who is at fault.
 //!
 //! ```no_run
@@ -40,6 +42,7 @@ pub mod price;
 pub mod report;
 pub mod scan;
 pub mod schema;
+pub mod volume;
 pub mod watch;
 
 pub use config::{Config, OutputOptions};

@@ -19,9 +19,12 @@ use crate::kernels::hash::FxHashMap;
 use crate::kernels::order_stats::OrderStats;
 use crate::kernels::unit_value::{Basis, SkipReason};
 use crate::price::{MeasureOptions, Note, UnitMeasures, measure_unit};
-use crate::report::{Finding, IssueExample, Summary};
+use crate::report::{Finding, IssueExample, Summary, sig};
 use crate::scan::{ScanPlan, column_error, discover, plan, read_unit};
 use crate::schema::Col;
+use crate::volume::analyse;
+use crate::volume::analyse::VolumeSettings;
+use crate::volume::cells::{UnitCells, merge as merge_cells};
 use crate::watch::WatchIndex;
 
 /// Receives progress of long stages; the CLI draws a bar, the library never prints.
@@ -112,13 +115,16 @@ impl Engine {
         let kinds = self.config.detector_kinds()?;
         let detectors: Vec<Box<dyn Detector>> = kinds
             .iter()
-            .map(|k| k.build(&self.config.detectors))
+            .filter_map(|k| k.price_detector(&self.config.detectors))
             .collect();
+        let volume = VolumeSettings::from_config(&self.config, &self.watch)?;
+        let window = self.config.date_window()?;
         let opts = MeasureOptions {
             denominator: self.config.price.denominator,
-            window: self.config.date_window()?,
+            window,
             kg_per_unit: detectors.iter().any(|d| d.measure() == Measure::KgPerUnit),
             batch_size: self.config.scan.batch_size,
+            volume: volume.as_ref().map(|v| v.cell_options(window)),
         };
 
         // Pass 1: per-line keys and measures, in parallel per unit.
@@ -136,6 +142,19 @@ impl Engine {
         })?;
         progress.finish();
         lap(&mut timings, "measure", t);
+
+        // Volume: merge the units' cells (in unit order) and run the volume detectors.
+        let t = Instant::now();
+        let volume_out = volume.map(|settings| {
+            let cells: Vec<UnitCells> = units.iter_mut().filter_map(|u| u.cells.take()).collect();
+            self.pool.install(|| {
+                let merged = merge_cells(cells);
+                analyse(&merged, &settings, &self.watch)
+            })
+        });
+        if volume_out.is_some() {
+            lap(&mut timings, "volume", t);
+        }
 
         // Merge local group ids into global ids, in unit order.
         let t = Instant::now();
@@ -198,15 +217,23 @@ impl Engine {
                 .collect::<Result<Vec<Vec<Finding>>>>()
         })?;
         // Move the per-unit lists into one, freeing each as it goes.
-        let mut findings = Vec::with_capacity(per_unit.iter().map(Vec::len).sum());
+        let (volume_findings, volume_summary) = match volume_out {
+            Some(v) => (v.findings, Some(v.summary)),
+            None => (Vec::new(), None),
+        };
+        let mut findings = Vec::with_capacity(
+            per_unit.iter().map(Vec::len).sum::<usize>() + volume_findings.len(),
+        );
         for list in per_unit {
             findings.extend(list);
         }
+        findings.extend(volume_findings);
         findings.par_sort_unstable_by(Finding::output_order);
         lap(&mut timings, "details", t);
 
         let mut summary =
             self.summarise(&plan, &units, &scored, &findings, &uv.main, &levels, &kinds);
+        summary.volume = volume_summary;
         lap(&mut timings, "total", t0);
         summary.timings_ms = timings;
         Ok(ScanOutput { findings, summary })
@@ -405,7 +432,11 @@ impl Engine {
             }
         }
         s.findings = findings.len() as u64;
-        let mut lines: Vec<(u32, u32)> = findings.iter().map(|f| f.locator).collect();
+        let mut lines: Vec<(u32, u32)> = findings
+            .iter()
+            .filter(|f| f.is_line())
+            .map(|f| f.locator)
+            .collect();
         lines.sort_unstable();
         lines.dedup();
         s.lines_flagged = lines.len() as u64;
@@ -419,9 +450,14 @@ impl Engine {
                     .entry(family.to_string())
                     .or_default() += 1;
             }
-            *s.findings_by_level
-                .entry(f.group_level.clone())
-                .or_default() += 1;
+            match f.series_key {
+                Some(key) => *s.findings_by_series_key.entry(key.to_string()).or_default() += 1,
+                None => {
+                    *s.findings_by_level
+                        .entry(f.group_level.clone())
+                        .or_default() += 1
+                }
+            }
         }
         s
     }
@@ -753,6 +789,7 @@ fn make_finding(
         importer_id: d.importer_id.clone(),
         origin: (!key.origin.is_none()).then(|| key.origin.to_text()),
         hs_code: key.hs.to_text(),
+        hs6: key.hs.prefix(6).to_text(),
         unit: (!key.unit.is_none()).then(|| key.unit.to_text()),
         quantity: d.quantity,
         net_mass_kg: d.net_mass_kg,
@@ -760,9 +797,9 @@ fn make_finding(
         measure,
         observed,
         baseline_median: median,
-        baseline_mad: st.mad,
-        baseline_q1: st.q1.exp(),
-        baseline_q3: st.q3.exp(),
+        baseline_mad: Some(st.mad),
+        baseline_q1: Some(st.q1.exp()),
+        baseline_q3: Some(st.q3.exp()),
         group_level: level.name(),
         group_key: level.key_text(key),
         group_size: st.count,
@@ -770,17 +807,11 @@ fn make_finding(
         direction: flag.direction.name(),
         value_gap,
         watch_family: watch.families_of(key.hs),
+        series_key: None,
+        period_start: None,
+        period: None,
+        history_len: None,
         explanation,
         locator,
-    }
-}
-
-/// Four significant digits, without exponent for everyday magnitudes.
-fn sig(v: f64) -> String {
-    if v != 0.0 && (v.abs() >= 1e6 || v.abs() < 1e-3) {
-        format!("{v:.3e}")
-    } else {
-        let digits = (3 - v.abs().log10().floor() as i32).clamp(0, 6) as usize;
-        format!("{v:.digits$}")
     }
 }

@@ -11,6 +11,7 @@ use crate::kernels::hash::FxHashMap;
 use crate::kernels::unit_value::{SkipReason, basis, ln_kg_per_unit, ln_unit_value};
 use crate::scan::{BatchColumns, ScanPlan, ScanUnit, column_error, read_unit};
 use crate::schema::Col;
+use crate::volume::cells::{CellOptions, InternError, LineColumns, UnitCells};
 
 /// Fine group id of a line without a usable key (see `baseline::build`).
 pub use crate::baseline::NO_GROUP;
@@ -27,7 +28,7 @@ pub const MEASURE_COLUMNS: [Col; 7] = [
 ];
 
 /// What the measure pass keeps of one unit: a group id and the ln measures per line.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct UnitMeasures {
     /// Local group id -> key (ids are first-appearance order within the unit).
     pub keys: Vec<FineKey>,
@@ -43,6 +44,8 @@ pub struct UnitMeasures {
     pub notes: [u64; Note::ALL.len()],
     /// First line (within the unit) of each note.
     pub first_note: [Option<u64>; Note::ALL.len()],
+    /// The unit's volume cells, when volume detectors run.
+    pub cells: Option<UnitCells>,
 }
 
 /// A data-quality note on a line that is still scored.
@@ -98,7 +101,7 @@ impl UnitMeasures {
 }
 
 /// Options of the measure pass.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct MeasureOptions {
     /// Denominator rule.
     pub denominator: Denominator,
@@ -108,6 +111,8 @@ pub struct MeasureOptions {
     pub kg_per_unit: bool,
     /// Rows per record batch.
     pub batch_size: usize,
+    /// Volume cells to aggregate in the same pass, when volume detectors run.
+    pub volume: Option<CellOptions>,
 }
 
 /// Read one unit and compute each line's key and measures.
@@ -128,10 +133,15 @@ pub fn measure_unit(
     let windowed = opts.window != (None, None);
     let mut row: u64 = 0;
     let mut scratch = Scratch::default();
+    let mut columns = MEASURE_COLUMNS.to_vec();
+    if opts.volume.is_some() {
+        out.cells = Some(UnitCells::default());
+        columns.extend([Col::ImporterId, Col::Office]);
+    }
     read_unit(
         plan,
         unit,
-        &MEASURE_COLUMNS,
+        &columns,
         opts.batch_size,
         None,
         |b: &BatchColumns| {
@@ -176,6 +186,22 @@ pub fn measure_unit(
                     date_days_into(a.as_ref(), dates).map_err(|e| arrow_err(Col::Date, e))?
                 }
                 None => fill(dates, NULL_DATE, n),
+            }
+            if let (Some(cells), Some(vo)) = (out.cells.as_mut(), opts.volume.as_ref()) {
+                let lines = LineColumns {
+                    hs: hs.as_slice(),
+                    origin: origin.as_slice(),
+                    dates: dates.as_slice(),
+                    quantity: qty.as_slice(),
+                    mass: mass.as_slice(),
+                    value: value.as_slice(),
+                    importer: b.get(Col::ImporterId),
+                    office: b.get(Col::Office),
+                };
+                cells.add_batch(&lines, vo).map_err(|e| match e {
+                    InternError::Importer(e) => arrow_err(Col::ImporterId, e),
+                    InternError::Office(e) => arrow_err(Col::Office, e),
+                })?;
             }
             for i in 0..n {
                 let r = row + i as u64;
@@ -244,6 +270,9 @@ pub fn measure_unit(
             Ok(())
         },
     )?;
+    if let Some(cells) = out.cells.as_mut() {
+        cells.finish();
+    }
     Ok(out)
 }
 

@@ -5,6 +5,7 @@
 
 use tradescan_datasets::reference;
 
+use crate::error::{Error, Result};
 use crate::kernels::codes::HsCode;
 use crate::kernels::hash::FxHashMap;
 
@@ -52,12 +53,22 @@ impl WatchIndex {
 
     /// Families of an HS code, `;`-separated in family order; `None` when in none.
     pub fn families_of(&self, hs: HsCode) -> Option<String> {
+        self.names_of(self.mask_of(hs))
+    }
+
+    /// Families of an HS code as a bit set (bit `i`: the `i`-th family).
+    pub fn mask_of(&self, hs: HsCode) -> u64 {
         let mut mask = 0u64;
         for n in (2..=hs.len()).step_by(2) {
             if let Some(m) = self.by_prefix.get(&hs.prefix(n)) {
                 mask |= m;
             }
         }
+        mask
+    }
+
+    /// Names of the families in a bit set, `;`-separated; `None` for the empty set.
+    pub fn names_of(&self, mask: u64) -> Option<String> {
         if mask == 0 {
             return None;
         }
@@ -69,6 +80,22 @@ impl WatchIndex {
             .map(|(_, f)| f.as_str())
             .collect();
         Some(names.join(";"))
+    }
+
+    /// The bit set of named families; an unknown name is a configuration error naming
+    /// `setting`.
+    pub fn mask_of_names(&self, names: &[String], setting: &str) -> Result<u64> {
+        let mut mask = 0u64;
+        for name in names {
+            let Some(i) = self.families.iter().position(|f| f == name) else {
+                return Err(Error::config(format!(
+                    "{setting}: unknown watch family `{name}`; known: {}",
+                    self.families.join(", ")
+                )));
+            };
+            mask |= 1 << i;
+        }
+        Ok(mask)
     }
 }
 

@@ -6,16 +6,33 @@
 //! | `P02` | `iqr-fence` | ln unit value | x outside `[Q1 - k*IQR, Q3 + k*IQR]` (k = 3) |
 //! | `P03` | `mass-per-unit` | ln kg per supplementary unit | robust z of kg per unit > threshold (3.5), national-code groups only |
 //!
-//! Every detector's score is in the same unit, an estimate of standard deviations of the
-//! group's ln values, so findings of different detectors rank on one scale.
+//! | `V01` | `surge` | amount per series and period | robust z against the trailing window > threshold (3.5) and ratio to its median >= 3 (or <= 1/3 for drops) |
+//! | `V02` | `first-time-importer` | importer x watch family | first line of the importer in the family, after the burn-in |
+//! | `V03` | `new-origin` | watched HS6 x origin | first line of the origin for the HS6, after the burn-in |
+//! | `V04` | `split-shipment` | lines just under a configured threshold | at least 3 such lines of one importer and HS6 in a day, adding up to the threshold |
+//!
+//! Price detectors (`P..`) implement [`Detector`] and judge one line against its
+//! comparison group; volume detectors (`V..`) judge series built by [`crate::volume`].
+//! Every detector's score is in the same unit, an estimate of standard deviations (of
+//! the group's ln values, or of the series' recent history), so findings of different
+//! detectors rank on one scale.
 
+mod first_time_importer;
 mod iqr_fence;
 mod mass_per_unit;
+pub mod new_origin;
 mod robust_z;
+mod split_shipment;
+mod surge;
 
+pub use first_time_importer::{NOVELTY_BASE_SCORE, NoveltyConfig, novelty_passes, novelty_score};
 pub use iqr_fence::{IqrFence, IqrFenceConfig};
 pub use mass_per_unit::{MassPerUnit, MassPerUnitConfig};
 pub use robust_z::{MadZero, RobustZ, RobustZConfig};
+pub use split_shipment::{SplitShipmentConfig, SplitWindow, ThresholdSpec, split_score};
+pub use surge::{
+    FlagScale, NotJudged, Prior, Series, SeriesFlag, Surge, SurgeConfig, SurgeCounts, SurgeScratch,
+};
 
 use serde::{Deserialize, Serialize};
 
@@ -107,15 +124,38 @@ pub enum DetectorKind {
     IqrFence,
     /// [`MassPerUnit`].
     MassPerUnit,
+    /// [`Surge`]: surges and drops of volume series.
+    Surge,
+    /// First line of an importer in a watch family.
+    FirstTimeImporter,
+    /// First line of an origin for a watched HS6.
+    NewOrigin,
+    /// Lines just under a threshold, split from one consignment.
+    SplitShipment,
 }
 
 impl DetectorKind {
     /// Every detector, in registry order.
-    pub const ALL: [DetectorKind; 3] = [
+    pub const ALL: [DetectorKind; 7] = [
         DetectorKind::RobustZ,
         DetectorKind::IqrFence,
         DetectorKind::MassPerUnit,
+        DetectorKind::Surge,
+        DetectorKind::FirstTimeImporter,
+        DetectorKind::NewOrigin,
+        DetectorKind::SplitShipment,
     ];
+
+    /// Whether the detector judges volume series (not single lines' prices).
+    pub fn is_volume(self) -> bool {
+        matches!(
+            self,
+            DetectorKind::Surge
+                | DetectorKind::FirstTimeImporter
+                | DetectorKind::NewOrigin
+                | DetectorKind::SplitShipment
+        )
+    }
 
     /// Stable id.
     pub fn id(self) -> &'static str {
@@ -123,6 +163,10 @@ impl DetectorKind {
             DetectorKind::RobustZ => "P01",
             DetectorKind::IqrFence => "P02",
             DetectorKind::MassPerUnit => "P03",
+            DetectorKind::Surge => "V01",
+            DetectorKind::FirstTimeImporter => "V02",
+            DetectorKind::NewOrigin => "V03",
+            DetectorKind::SplitShipment => "V04",
         }
     }
 
@@ -132,6 +176,10 @@ impl DetectorKind {
             DetectorKind::RobustZ => "robust-z",
             DetectorKind::IqrFence => "iqr-fence",
             DetectorKind::MassPerUnit => "mass-per-unit",
+            DetectorKind::Surge => "surge",
+            DetectorKind::FirstTimeImporter => "first-time-importer",
+            DetectorKind::NewOrigin => "new-origin",
+            DetectorKind::SplitShipment => "split-shipment",
         }
     }
 
@@ -144,6 +192,16 @@ impl DetectorKind {
             DetectorKind::IqrFence => "unit value outside its group's interquartile fences",
             DetectorKind::MassPerUnit => {
                 "kg per supplementary unit far from its group's: quantity in the wrong unit"
+            }
+            DetectorKind::Surge => {
+                "a period's volume far above (or below) its series' trailing median"
+            }
+            DetectorKind::FirstTimeImporter => {
+                "an importer's first line in a watched family, after the burn-in"
+            }
+            DetectorKind::NewOrigin => "a watched HS6 from an origin never seen before",
+            DetectorKind::SplitShipment => {
+                "many lines of one importer just under a configured threshold"
             }
         }
     }
@@ -162,12 +220,16 @@ impl DetectorKind {
             })
     }
 
-    /// Build the detector with its configured parameters.
-    pub fn build(self, configs: &DetectorConfigs) -> Box<dyn Detector> {
+    /// Build a price detector with its configured parameters (`None` for volume
+    /// detectors, which [`crate::volume`] runs).
+    pub fn price_detector(self, configs: &DetectorConfigs) -> Option<Box<dyn Detector>> {
         match self {
-            DetectorKind::RobustZ => Box::new(RobustZ::new(configs.robust_z.clone())),
-            DetectorKind::IqrFence => Box::new(IqrFence::new(configs.iqr_fence.clone())),
-            DetectorKind::MassPerUnit => Box::new(MassPerUnit::new(configs.mass_per_unit.clone())),
+            DetectorKind::RobustZ => Some(Box::new(RobustZ::new(configs.robust_z.clone()))),
+            DetectorKind::IqrFence => Some(Box::new(IqrFence::new(configs.iqr_fence.clone()))),
+            DetectorKind::MassPerUnit => {
+                Some(Box::new(MassPerUnit::new(configs.mass_per_unit.clone())))
+            }
+            _ => None,
         }
     }
 }
@@ -185,6 +247,17 @@ pub struct DetectorConfigs {
     /// `[detectors.mass-per-unit]`.
     #[serde(rename = "mass-per-unit")]
     pub mass_per_unit: MassPerUnitConfig,
+    /// `[detectors.surge]`.
+    pub surge: SurgeConfig,
+    /// `[detectors.first-time-importer]`.
+    #[serde(rename = "first-time-importer")]
+    pub first_time_importer: NoveltyConfig,
+    /// `[detectors.new-origin]`.
+    #[serde(rename = "new-origin")]
+    pub new_origin: NoveltyConfig,
+    /// `[detectors.split-shipment]`.
+    #[serde(rename = "split-shipment")]
+    pub split_shipment: SplitShipmentConfig,
 }
 
 impl DetectorConfigs {
@@ -196,6 +269,10 @@ impl DetectorConfigs {
             "detectors.mass-per-unit.threshold",
             self.mass_per_unit.threshold,
         )?;
+        self.surge.validate()?;
+        self.first_time_importer.validate("first-time-importer")?;
+        self.new_origin.validate("new-origin")?;
+        self.split_shipment.validate()?;
         Ok(())
     }
 }

@@ -7,6 +7,8 @@
 pub mod arrow_edge;
 pub mod codes;
 pub mod dates;
+pub mod fixed;
 pub mod hash;
 pub mod order_stats;
+pub mod rolling;
 pub mod unit_value;

@@ -19,6 +19,12 @@ use crate::error::{Error, Result};
 /// the ln-scale statistics, so `baseline_median` equals
 /// `exp(median(ln(customs_value / quantity)))` over the group. `baseline_mad` is on the
 /// ln scale (a dimensionless spread: `exp(mad)` is the typical multiplicative deviation).
+///
+/// A volume finding (`series_key` set) is about a series cell, not a line: the
+/// declaration columns are null, `observed` is the period's amount, `baseline_median`
+/// and `baseline_mad` describe the series' trailing window on the natural scale, and
+/// `group_size` is the number of periods in that window (see each volume detector for
+/// the exact meaning).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Finding {
     /// Detector name (`robust-z`, ...).
@@ -37,8 +43,10 @@ pub struct Finding {
     pub importer_id: Option<String>,
     /// Country of origin.
     pub origin: Option<String>,
-    /// HS code as declared (normalised digits).
+    /// HS code as declared (normalised digits); the HS6 for volume findings.
     pub hs_code: String,
+    /// First six digits of the HS code.
+    pub hs6: String,
     /// Supplementary unit.
     pub unit: Option<String>,
     /// Quantity.
@@ -53,12 +61,12 @@ pub struct Finding {
     pub observed: f64,
     /// Group median (natural scale).
     pub baseline_median: f64,
-    /// Group MAD of the ln measure.
-    pub baseline_mad: f64,
-    /// Group first quartile (natural scale).
-    pub baseline_q1: f64,
-    /// Group third quartile (natural scale).
-    pub baseline_q3: f64,
+    /// Group MAD of the ln measure (volume findings: see the detector).
+    pub baseline_mad: Option<f64>,
+    /// Group first quartile (natural scale); null for volume findings.
+    pub baseline_q1: Option<f64>,
+    /// Group third quartile (natural scale); null for volume findings.
+    pub baseline_q3: Option<f64>,
     /// Fallback level used (`hs+origin+unit`, ...).
     pub group_level: String,
     /// The comparison group's key (`hs6=071080|origin=CN|unit=KGM`).
@@ -74,6 +82,15 @@ pub struct Finding {
     pub value_gap: Option<f64>,
     /// Watched families of the HS code, `;`-separated; null when none.
     pub watch_family: Option<String>,
+    /// Volume findings: the series key kind (`hs6_importer`, `hs6_origin`,
+    /// `hs6_office`, `hs6`); null for line findings.
+    pub series_key: Option<&'static str>,
+    /// Volume findings: first day of the period (a Monday for weeks).
+    pub period_start: Option<i32>,
+    /// Volume findings: `week`, `month` (or `day` for split shipments).
+    pub period: Option<&'static str>,
+    /// Volume findings: periods of the series' history before this one.
+    pub history_len: Option<u64>,
     /// One sentence of explanation.
     pub explanation: String,
     /// Scan unit and row within it: the final tie-break of the sort order.
@@ -82,14 +99,25 @@ pub struct Finding {
 
 impl Finding {
     /// The total order findings are written in: score descending, then detector,
-    /// declaration, line, and position in the input.
+    /// declaration, line, series key and period, and position in the input.
     pub fn output_order(a: &Finding, b: &Finding) -> std::cmp::Ordering {
         b.score
             .total_cmp(&a.score)
             .then_with(|| a.detector_id.cmp(b.detector_id))
             .then_with(|| a.declaration_id.cmp(&b.declaration_id))
             .then_with(|| a.line_no.cmp(&b.line_no))
+            .then_with(|| a.series_key.cmp(&b.series_key))
+            .then_with(|| a.hs6.cmp(&b.hs6))
+            .then_with(|| a.importer_id.cmp(&b.importer_id))
+            .then_with(|| a.origin.cmp(&b.origin))
+            .then_with(|| a.office.cmp(&b.office))
+            .then_with(|| a.period_start.cmp(&b.period_start))
             .then_with(|| a.locator.cmp(&b.locator))
+    }
+
+    /// Whether the finding is about a declaration line (not a volume series).
+    pub fn is_line(&self) -> bool {
+        self.series_key.is_none()
     }
 }
 
@@ -107,6 +135,7 @@ pub fn findings_schema() -> SchemaRef {
         s("importer_id", true),
         s("origin", true),
         s("hs_code", false),
+        s("hs6", false),
         s("unit", true),
         f("quantity", true),
         f("net_mass_kg", true),
@@ -114,9 +143,9 @@ pub fn findings_schema() -> SchemaRef {
         s("measure", false),
         f("observed", false),
         f("baseline_median", false),
-        f("baseline_mad", false),
-        f("baseline_q1", false),
-        f("baseline_q3", false),
+        f("baseline_mad", true),
+        f("baseline_q1", true),
+        f("baseline_q3", true),
         s("group_level", false),
         s("group_key", false),
         Field::new("group_size", DataType::UInt64, false),
@@ -124,6 +153,10 @@ pub fn findings_schema() -> SchemaRef {
         s("direction", false),
         f("value_gap", true),
         s("watch_family", true),
+        s("series_key", true),
+        Field::new("period_start", DataType::Date32, true),
+        s("period", true),
+        Field::new("history_len", DataType::UInt64, true),
         s("explanation", false),
     ]))
 }
@@ -147,6 +180,7 @@ pub fn findings_batch(findings: &[Finding]) -> Result<RecordBatch> {
         strs(f.iter().map(|x| x.importer_id.as_deref())),
         strs(f.iter().map(|x| x.origin.as_deref())),
         strs(f.iter().map(|x| Some(x.hs_code.as_str()))),
+        strs(f.iter().map(|x| Some(x.hs6.as_str()))),
         strs(f.iter().map(|x| x.unit.as_deref())),
         floats(f.iter().map(|x| x.quantity)),
         floats(f.iter().map(|x| x.net_mass_kg)),
@@ -154,9 +188,9 @@ pub fn findings_batch(findings: &[Finding]) -> Result<RecordBatch> {
         strs(f.iter().map(|x| Some(x.measure))),
         floats(f.iter().map(|x| Some(x.observed))),
         floats(f.iter().map(|x| Some(x.baseline_median))),
-        floats(f.iter().map(|x| Some(x.baseline_mad))),
-        floats(f.iter().map(|x| Some(x.baseline_q1))),
-        floats(f.iter().map(|x| Some(x.baseline_q3))),
+        floats(f.iter().map(|x| x.baseline_mad)),
+        floats(f.iter().map(|x| x.baseline_q1)),
+        floats(f.iter().map(|x| x.baseline_q3)),
         strs(f.iter().map(|x| Some(x.group_level.as_str()))),
         strs(f.iter().map(|x| Some(x.group_key.as_str()))),
         Arc::new(
@@ -168,6 +202,10 @@ pub fn findings_batch(findings: &[Finding]) -> Result<RecordBatch> {
         strs(f.iter().map(|x| Some(x.direction))),
         floats(f.iter().map(|x| x.value_gap)),
         strs(f.iter().map(|x| x.watch_family.as_deref())),
+        strs(f.iter().map(|x| x.series_key)),
+        Arc::new(f.iter().map(|x| x.period_start).collect::<Date32Array>()),
+        strs(f.iter().map(|x| x.period)),
+        Arc::new(f.iter().map(|x| x.history_len).collect::<UInt64Array>()),
         strs(f.iter().map(|x| Some(x.explanation.as_str()))),
     ];
     RecordBatch::try_new(findings_schema(), columns).map_err(|e| Error::Internal(e.to_string()))

@@ -79,3 +79,16 @@ pub fn write_atomic(
     }
     result
 }
+
+/// A number with four significant digits, without exponent for everyday magnitudes
+/// (explanations).
+pub fn sig(v: f64) -> String {
+    if v != 0.0 && v.is_finite() && (v.abs() >= 1e6 || v.abs() < 1e-3) {
+        format!("{v:.3e}")
+    } else if v == 0.0 || !v.is_finite() {
+        format!("{v}")
+    } else {
+        let digits = (3 - v.abs().log10().floor() as i32).clamp(0, 6) as usize;
+        format!("{v:.digits$}")
+    }
+}

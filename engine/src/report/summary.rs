@@ -53,14 +53,19 @@ pub struct Summary {
     pub lines_per_level: BTreeMap<String, u64>,
     /// Number of findings.
     pub findings: u64,
-    /// Distinct lines with at least one finding.
+    /// Distinct lines with at least one (line) finding.
     pub lines_flagged: u64,
     /// Findings per detector.
     pub findings_by_detector: BTreeMap<String, u64>,
     /// Findings per watch family (`none` for lines in no watched family).
     pub findings_by_watch_family: BTreeMap<String, u64>,
-    /// Findings per fallback level.
+    /// Line findings per fallback level.
     pub findings_by_level: BTreeMap<String, u64>,
+    /// The volume pass: series, guards, periods (absent when no volume detector ran).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub volume: Option<crate::volume::VolumeSummary>,
+    /// Findings per volume series key (`hs6_importer`, ...).
+    pub findings_by_series_key: BTreeMap<String, u64>,
     /// The resolved configuration (TOML).
     pub config: String,
     /// Wall time per stage, milliseconds.

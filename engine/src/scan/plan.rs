@@ -196,10 +196,16 @@ pub fn plan(
 pub fn open(path: &Path, mapping: &ColumnMapping) -> Result<InputFile> {
     let (size, metadata) = open_footer(path)?;
     let columns = mapping.resolve(path, metadata.schema())?;
-    let codes: Vec<usize> = [Col::HsCode, Col::Origin, Col::Unit]
-        .iter()
-        .filter_map(|&c| columns.get(c))
-        .collect();
+    let codes: Vec<usize> = [
+        Col::HsCode,
+        Col::Origin,
+        Col::Unit,
+        Col::Office,
+        Col::ImporterId,
+    ]
+    .iter()
+    .filter_map(|&c| columns.get(c))
+    .collect();
     let metadata = read_as_dictionary(&metadata, &codes).unwrap_or(metadata);
     Ok(InputFile {
         path: path.to_path_buf(),
@@ -211,9 +217,10 @@ pub fn open(path: &Path, mapping: &ColumnMapping) -> Result<InputFile> {
 
 /// Ask the reader to return the given plain string columns as dictionary arrays.
 ///
-/// Code columns (HS code, origin, unit) have few distinct values and are stored
-/// dictionary-encoded by every common writer; decoded as dictionaries, the key kernels
-/// parse each distinct value once per batch instead of once per line. `None` when no
+/// Code columns (HS code, origin, unit) and party columns (office, importer) have few
+/// distinct values per row group and are stored dictionary-encoded by every common
+/// writer; decoded as dictionaries, the key kernels parse or intern each distinct value
+/// once per column chunk instead of once per line. `None` when no
 /// column changes or the reader refuses the hint (the plain schema is then used).
 fn read_as_dictionary(
     meta: &ArrowReaderMetadata,

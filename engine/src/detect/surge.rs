@@ -1,0 +1,720 @@
+//! `surge` (V01): a period far above (or below) its series' own recent history.
+//!
+//! **What it detects.** A surge of ammonium nitrate to one importer, a spike of mask
+//! imports from one origin, precursors piling up at one office; with `drops`, a sudden
+//! collapse of a steady series (an office whose declarations of a good stop, diversion
+//! to another route).
+//!
+//! **Method.** For each series (see [`crate::volume`]) and period `t`, the trailing
+//! window is the previous `window` periods (`t` excluded; fewer at the start of the
+//! data). Amounts are heavy-tailed (a week's total is often one or two large lines), so:
+//!
+//! - **Surges** are judged multiplicatively, on the ln amounts of the window's *active*
+//!   (non-zero) periods: with their median `m`, MAD and mean absolute deviation,
+//!   `scale = 1.4826 * MAD` (or `1.253314 * mean abs. deviation` when MAD = 0), never
+//!   less than `ln(1 + min_relative_spread)`; `z = (ln x_t - m) / scale` and
+//!   `ratio = x_t / exp(m)`. A surge is `z > threshold` and `ratio >= min_ratio`. An
+//!   importer who buys every few weeks is compared with the size of its usual purchases,
+//!   not with its many zero weeks. `baseline_median` is `exp(m)` (the median active
+//!   amount; for an even count, the geometric mean of the two middle ones) and
+//!   `baseline_mad` the MAD of the ln amounts.
+//! - **Drops** (when `drops`) are judged on the amounts themselves, zeros included, and
+//!   only in *steady* series (the window's median is above 0: active in more than half
+//!   of its periods) and in periods the data covers entirely (a half-loaded last week is
+//!   not a drop): `scale = 1.4826 * MAD` (mean-AD rule at MAD = 0), never less than
+//!   `min_relative_spread * median`; a drop is `z < -threshold` and
+//!   `x_t <= median / min_ratio`. `baseline_median` and `baseline_mad` are the window's
+//!   median and MAD of amounts.
+//!
+//! The score is `|z|`. Consecutive flagged periods of the same direction are one
+//! episode, reported once at its highest score (its length is in the explanation).
+//!
+//! **Guard chain** (in this order; a period stopped by a guard is not judged for
+//! surges, and is counted in `summary.json` under `volume.periods_not_judged`):
+//! 1. `too_short`: fewer than `min_history` periods before `t` in the data. A series
+//!    whose whole range is that short is counted under `volume.series_not_judged`.
+//! 2. `all_zero_history`: every period of the window is zero (new activity is the
+//!    first-time detectors' business, not a surge).
+//! 3. `sparse_history`: fewer than `min_nonzero` active periods in the window. A series
+//!    with fewer active periods than that in its whole range is counted once as
+//!    `sparse_history` under `volume.series_not_judged` without being walked.
+//! 4. MAD = 0: the mean-absolute-deviation scale; the spread floor then guarantees a
+//!    positive scale, so a perfectly steady series is judged on its ratio.
+//!
+//! **Seasonal comparison** (`seasonal = true`): when the data holds the same period a
+//! year earlier with `seasonal_half_width` periods on each side (52 weeks or 12 months
+//! back), a trailing flag must also be a flag, same direction and same rules, against
+//! that seasonal window; the score is the smaller of the two. A seasonal window without
+//! activity confirms a surge. Flags the season explains are withdrawn and counted
+//! (`volume.withdrawn_by_season`).
+//!
+//! **Defaults.** Weeks: `window` 26, `min_history` 8, `min_nonzero` 4. Months: 12, 6, 3.
+//! `threshold` 3.5, `min_ratio` 3, `min_relative_spread` 0.1, `drops` true, `seasonal`
+//! false, `seasonal_half_width` 2 (weeks) or 1 (month).
+//!
+//! **Known false positives.** Seasonal goods without `seasonal`; an importer who
+//! consolidates a quarter's purchases into one shipment; a new contract; the first
+//! weeks after a tariff-code change (the old code's series drops, the new one's starts).
+
+use serde::{Deserialize, Serialize};
+
+use super::{Direction, MAD_TO_SIGMA, positive};
+use crate::error::{Error, Result};
+use crate::kernels::rolling::{TrailingWindow, WindowStats};
+use crate::volume::PeriodKind;
+
+/// Parameters of [`Surge`] (`[detectors.surge]`); unset lengths take the period's
+/// default.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SurgeConfig {
+    /// Trailing window, in periods.
+    pub window: Option<usize>,
+    /// Periods of history needed before a period is judged.
+    pub min_history: Option<usize>,
+    /// Non-zero periods needed in the window.
+    pub min_nonzero: Option<usize>,
+    /// |z| above which a period is flagged.
+    pub threshold: f64,
+    /// Ratio to the trailing median a surge must reach (a drop: its inverse).
+    pub min_ratio: f64,
+    /// The scale is never less than this share of the trailing median.
+    pub min_relative_spread: f64,
+    /// Weight, in periods, of the panel's pooled spread in a window's spread.
+    pub prior_weight: f64,
+    /// Also flag drops.
+    pub drops: bool,
+    /// Also require a flag against the same season a year earlier, when available.
+    pub seasonal: bool,
+    /// Periods on each side of the seasonal window's centre.
+    pub seasonal_half_width: Option<usize>,
+}
+
+impl Default for SurgeConfig {
+    fn default() -> Self {
+        SurgeConfig {
+            window: None,
+            min_history: None,
+            min_nonzero: None,
+            threshold: 5.0,
+            min_ratio: 3.0,
+            min_relative_spread: 0.1,
+            prior_weight: 8.0,
+            drops: true,
+            seasonal: false,
+            seasonal_half_width: None,
+        }
+    }
+}
+
+impl SurgeConfig {
+    /// Check the parameters.
+    pub fn validate(&self) -> Result<()> {
+        positive("detectors.surge.threshold", self.threshold)?;
+        if !(self.min_ratio.is_finite() && self.min_ratio >= 1.0) {
+            return Err(Error::config(format!(
+                "detectors.surge.min_ratio must be at least 1, got {}",
+                self.min_ratio
+            )));
+        }
+        if !(self.prior_weight.is_finite() && self.prior_weight >= 0.0) {
+            return Err(Error::config(
+                "detectors.surge.prior_weight must be 0 or more",
+            ));
+        }
+        if !(self.min_relative_spread.is_finite() && self.min_relative_spread >= 0.0) {
+            return Err(Error::config(
+                "detectors.surge.min_relative_spread must be 0 or more",
+            ));
+        }
+        for (name, v) in [
+            ("window", self.window),
+            ("min_history", self.min_history),
+            ("min_nonzero", self.min_nonzero),
+        ] {
+            if v == Some(0) {
+                return Err(Error::config(format!(
+                    "detectors.surge.{name} must be at least 1"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Why a period was not judged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotJudged {
+    /// Fewer than `min_history` periods before it.
+    TooShort,
+    /// The whole window is zero.
+    AllZeroHistory,
+    /// Fewer than `min_nonzero` non-zero periods in the window.
+    SparseHistory,
+}
+
+impl NotJudged {
+    /// Every reason, in guard order.
+    pub const ALL: [NotJudged; 3] = [
+        NotJudged::TooShort,
+        NotJudged::AllZeroHistory,
+        NotJudged::SparseHistory,
+    ];
+
+    /// snake_case name used in summaries.
+    pub fn name(self) -> &'static str {
+        match self {
+            NotJudged::TooShort => "too_short",
+            NotJudged::AllZeroHistory => "all_zero_history",
+            NotJudged::SparseHistory => "sparse_history",
+        }
+    }
+}
+
+/// On which scale a flag's window statistics are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlagScale {
+    /// ln amounts of the window's active periods (surges).
+    LnActive,
+    /// Amounts, zeros included (drops).
+    Amount,
+}
+
+/// One flagged episode of a series.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SeriesFlag {
+    /// Period index (within the data range) of the episode's highest score.
+    pub t: usize,
+    /// |z| (the smaller of trailing and seasonal when seasonal).
+    pub score: f64,
+    /// `high` for a surge, `low` for a drop.
+    pub direction: Direction,
+    /// The period's amount.
+    pub observed: f64,
+    /// Trailing window statistics, on `scale`.
+    pub window: WindowStats,
+    /// Scale of `window`.
+    pub scale: FlagScale,
+    /// Consecutive flagged periods of the episode.
+    pub episode: usize,
+    /// Surges: median line count of the window's active periods.
+    pub lines_median: f64,
+}
+
+impl SeriesFlag {
+    /// The window's median amount (natural scale).
+    pub fn baseline_median(&self) -> f64 {
+        match self.scale {
+            FlagScale::LnActive => self.window.median.exp(),
+            FlagScale::Amount => self.window.median,
+        }
+    }
+}
+
+/// Counts of series walks, added up for the run record.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SurgeCounts {
+    /// Series walked with at least one judged period.
+    pub series_judged: u64,
+    /// Series not judged at all, by [`NotJudged`] (index `reason as usize`).
+    pub series_not_judged: [u64; 3],
+    /// Periods judged.
+    pub periods_judged: u64,
+    /// Periods not judged by reason.
+    pub periods_not_judged: [u64; 3],
+    /// Flags withdrawn by the seasonal comparison.
+    pub withdrawn_by_season: u64,
+}
+
+impl SurgeCounts {
+    /// Add another walk's counts.
+    pub fn add(&mut self, o: &SurgeCounts) {
+        self.series_judged += o.series_judged;
+        self.periods_judged += o.periods_judged;
+        self.withdrawn_by_season += o.withdrawn_by_season;
+        for i in 0..3 {
+            self.series_not_judged[i] += o.series_not_judged[i];
+            self.periods_not_judged[i] += o.periods_not_judged[i];
+        }
+    }
+}
+
+/// One series as [`Surge::judge_series`] reads it.
+#[derive(Debug, Clone, Copy)]
+pub struct Series<'a> {
+    /// Amount per period (`>= 0`).
+    pub amounts: &'a [f64],
+    /// Lines per period.
+    pub lines: &'a [f64],
+    /// The panel's pooled spreads.
+    pub prior: Prior,
+}
+
+/// Reusable buffers of [`Surge::judge_series`].
+#[derive(Debug, Clone, Default)]
+pub struct SurgeScratch {
+    kernel: TrailingWindow,
+    ln: Vec<f64>,
+    active_lines: Vec<f64>,
+    line_stats: Vec<Option<WindowStats>>,
+}
+
+impl SurgeScratch {
+    /// Buffers for `surge`'s window.
+    pub fn new(surge: &Surge) -> SurgeScratch {
+        SurgeScratch {
+            kernel: TrailingWindow::new(surge.window),
+            ..Default::default()
+        }
+    }
+}
+
+/// The surge-and-drop detector with its parameters resolved for a period kind.
+#[derive(Debug, Clone)]
+pub struct Surge {
+    window: usize,
+    min_history: usize,
+    min_nonzero: usize,
+    threshold: f64,
+    min_ratio: f64,
+    min_relative_spread: f64,
+    prior_weight: f64,
+    drops: bool,
+    seasonal: Option<(usize, usize)>,
+}
+
+/// The pooled spreads of a panel's series: the prior a short window's spread is shrunk
+/// towards.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Prior {
+    /// Median over the panel's series of the spread of their active ln amounts.
+    pub ln_amount: f64,
+    /// Median over the panel's series of the spread of their active line counts.
+    pub lines: f64,
+}
+
+impl Surge {
+    /// Resolve the parameters for `period`.
+    pub fn new(c: &SurgeConfig, period: PeriodKind) -> Surge {
+        let (window, min_history, min_nonzero, half) = match period {
+            PeriodKind::Week => (26, 8, 4, 2),
+            PeriodKind::Month => (12, 6, 3, 1),
+        };
+        Surge {
+            window: c.window.unwrap_or(window),
+            min_history: c.min_history.unwrap_or(min_history),
+            min_nonzero: c.min_nonzero.unwrap_or(min_nonzero),
+            threshold: c.threshold,
+            min_ratio: c.min_ratio,
+            min_relative_spread: c.min_relative_spread,
+            prior_weight: c.prior_weight,
+            drops: c.drops,
+            seasonal: c.seasonal.then(|| {
+                (
+                    period.per_year(),
+                    c.seasonal_half_width
+                        .unwrap_or(half)
+                        .min(period.per_year() / 2),
+                )
+            }),
+        }
+    }
+
+    /// Trailing window length.
+    pub fn window(&self) -> usize {
+        self.window
+    }
+
+    /// Judge every period of a series; `complete(t)` says whether the data covers period `t` entirely (drops are judged
+    /// only there). Flags (one per episode) go to `out`, counts to `counts`.
+    pub fn judge_series(
+        &self,
+        series: &Series<'_>,
+        complete: impl Fn(usize) -> bool,
+        scratch: &mut SurgeScratch,
+        counts: &mut SurgeCounts,
+        out: &mut Vec<SeriesFlag>,
+    ) {
+        let Series {
+            amounts: x,
+            lines,
+            prior,
+        } = *series;
+        if x.len() <= self.min_history {
+            counts.series_not_judged[NotJudged::TooShort as usize] += 1;
+            return;
+        }
+        if x.iter().filter(|&&v| v > 0.0).count() < self.min_nonzero {
+            counts.series_not_judged[NotJudged::SparseHistory as usize] += 1;
+            return;
+        }
+        counts.periods_not_judged[NotJudged::TooShort as usize] += self.min_history as u64;
+
+        // Surges: ln amounts and line counts of active periods (absent = NaN).
+        let SurgeScratch {
+            kernel,
+            ln,
+            active_lines,
+            line_stats,
+        } = scratch;
+        ln.clear();
+        ln.extend(x.iter().map(|&v| if v > 0.0 { v.ln() } else { f64::NAN }));
+        active_lines.clear();
+        active_lines.extend(
+            x.iter()
+                .zip(lines)
+                .map(|(&v, &n)| if v > 0.0 { n } else { f64::NAN }),
+        );
+        line_stats.clear();
+        line_stats.resize(x.len(), None);
+        kernel.run(active_lines, self.min_history, |t, w| {
+            line_stats[t] = Some(*w)
+        });
+        let mut judged = 0u64;
+        // The kernel skips windows without a value: those periods are all-zero history.
+        let mut visited = 0u64;
+        let mut episodes = Episodes::default();
+        kernel.run(ln, self.min_history, |t, w| {
+            visited += 1;
+            let reason = if w.count < self.min_nonzero {
+                Some(NotJudged::SparseHistory)
+            } else {
+                None
+            };
+            if let Some(r) = reason {
+                counts.periods_not_judged[r as usize] += 1;
+                episodes.push(t, None, out);
+                return;
+            }
+            judged += 1;
+            let wn = line_stats[t];
+            let flag = (x[t] > 0.0)
+                .then(|| self.surge(ln[t], w, active_lines[t], wn.as_ref(), prior))
+                .flatten()
+                .and_then(|score| {
+                    let seasonal = self.seasonal_window(ln, t).map(|sw| {
+                        if sw.count == 0 {
+                            Some(score)
+                        } else {
+                            let swn = self.seasonal_window(active_lines, t);
+                            self.surge(ln[t], &sw, active_lines[t], swn.as_ref(), prior)
+                                .map(|s| s.min(score))
+                        }
+                    });
+                    match seasonal {
+                        None => Some(score),
+                        Some(Some(s)) => Some(s),
+                        Some(None) => {
+                            counts.withdrawn_by_season += 1;
+                            None
+                        }
+                    }
+                })
+                .map(|score| SeriesFlag {
+                    t,
+                    score,
+                    direction: Direction::High,
+                    observed: x[t],
+                    window: *w,
+                    scale: FlagScale::LnActive,
+                    episode: 1,
+                    lines_median: wn.map_or(f64::NAN, |s| s.median),
+                });
+            episodes.push(t, flag, out);
+        });
+        episodes.close(out);
+        counts.periods_not_judged[NotJudged::AllZeroHistory as usize] +=
+            (x.len() - self.min_history) as u64 - visited;
+        if judged > 0 {
+            counts.series_judged += 1;
+            counts.periods_judged += judged;
+        } else {
+            counts.series_not_judged[NotJudged::SparseHistory as usize] += 1;
+        }
+
+        // Drops: amounts, zeros included, steady windows only.
+        if !self.drops {
+            return;
+        }
+        let mut episodes = Episodes::default();
+        kernel.run(x, self.min_history, |t, w| {
+            let flag = (complete(t) && w.median > 0.0 && w.nonzero >= self.min_nonzero)
+                .then(|| self.drop(x[t], w))
+                .flatten()
+                .and_then(|score| match self.seasonal_window(x, t) {
+                    Some(sw) if sw.median > 0.0 => match self.drop(x[t], &sw) {
+                        Some(s) => Some(s.min(score)),
+                        None => {
+                            counts.withdrawn_by_season += 1;
+                            None
+                        }
+                    },
+                    _ => Some(score),
+                })
+                .map(|score| SeriesFlag {
+                    t,
+                    score,
+                    direction: Direction::Low,
+                    observed: x[t],
+                    window: *w,
+                    scale: FlagScale::Amount,
+                    episode: 1,
+                    lines_median: f64::NAN,
+                });
+            episodes.push(t, flag, out);
+        });
+        episodes.close(out);
+    }
+
+    /// The spread of a window, with the mean-AD rule at MAD = 0 and a floor.
+    fn scale(w: &WindowStats, floor: f64) -> f64 {
+        let spread = if w.mad > 0.0 {
+            MAD_TO_SIGMA * w.mad
+        } else {
+            1.253_314 * w.mean_ad
+        };
+        spread.max(floor)
+    }
+
+    /// Surge score of ln amount `y` with `n` lines against the ln-amount and line-count
+    /// statistics of the window's active periods: the amount must reach `min_ratio`
+    /// times its median, and the amount or the line count must be `threshold` robust
+    /// standard deviations above theirs.
+    fn surge(
+        &self,
+        y: f64,
+        w: &WindowStats,
+        n: f64,
+        wn: Option<&WindowStats>,
+        prior: Prior,
+    ) -> Option<f64> {
+        let scale = self
+            .shrink(Self::scale(w, 0.0), w.count, prior.ln_amount)
+            .max(self.min_relative_spread.ln_1p());
+        if scale.is_nan() || scale <= 0.0 || (y - w.median).exp() < self.min_ratio {
+            return None;
+        }
+        let z = (y - w.median) / scale;
+        // Line counts: the Poisson standard deviation is the floor of their spread.
+        let z_lines = wn.map_or(f64::NEG_INFINITY, |wn| {
+            let scale = self
+                .shrink(Self::scale(wn, 0.0), wn.count, prior.lines)
+                .max(wn.median.sqrt().max(1.0));
+            (n - wn.median) / scale
+        });
+        let score = z.max(z_lines);
+        (score > self.threshold).then_some(score)
+    }
+
+    /// A window spread from `k` values, shrunk towards the panel's pooled spread:
+    /// `sqrt((k * own^2 + w * prior^2) / (k + w))` with `w = prior_weight`.
+    fn shrink(&self, own: f64, k: usize, prior: f64) -> f64 {
+        let (k, w) = (k as f64, self.prior_weight);
+        if prior.is_nan() || prior <= 0.0 || w == 0.0 {
+            return own;
+        }
+        ((k * own * own + w * prior * prior) / (k + w)).sqrt()
+    }
+
+    /// The spreads of one series' active periods over its whole range (ln amounts and
+    /// line counts), for pooling into a [`Prior`]; `None` for a series with fewer than
+    /// `min_nonzero` active periods. `buf` is scratch.
+    pub fn series_spread(
+        &self,
+        x: &[f64],
+        lines: &[f64],
+        buf: &mut Vec<f64>,
+    ) -> Option<(f64, f64)> {
+        buf.clear();
+        buf.extend(x.iter().filter(|&&v| v > 0.0).map(|v| v.ln()));
+        if buf.len() < self.min_nonzero {
+            return None;
+        }
+        let ln = Self::scale(&WindowStats::of(buf)?, 0.0);
+        buf.clear();
+        buf.extend(
+            x.iter()
+                .zip(lines)
+                .filter(|(v, _)| **v > 0.0)
+                .map(|(_, n)| *n),
+        );
+        let n = Self::scale(&WindowStats::of(buf)?, 0.0);
+        Some((ln, n))
+    }
+
+    /// Drop score of amount `x` against amount-scale window statistics.
+    fn drop(&self, x: f64, w: &WindowStats) -> Option<f64> {
+        let scale = Self::scale(w, self.min_relative_spread * w.median);
+        if scale.is_nan() || scale <= 0.0 {
+            return None;
+        }
+        let z = (x - w.median) / scale;
+        (z < -self.threshold && x * self.min_ratio <= w.median).then_some(-z)
+    }
+
+    /// The seasonal window of period `t` (a year back, `half` periods each side), when
+    /// seasonal comparison is on and the data reaches that far back.
+    fn seasonal_window(&self, x: &[f64], t: usize) -> Option<WindowStats> {
+        let (lag, half) = self.seasonal?;
+        if t < lag + half {
+            return None;
+        }
+        let centre = t - lag;
+        let w = &x[centre - half..=centre + half];
+        Some(WindowStats::of(w).unwrap_or(WindowStats {
+            len: w.len(),
+            count: 0,
+            nonzero: 0,
+            median: f64::NAN,
+            mad: f64::NAN,
+            mean_ad: f64::NAN,
+        }))
+    }
+}
+
+/// Merges consecutive flags of one direction into episodes.
+#[derive(Default)]
+struct Episodes {
+    /// First period and best flag so far of the open episode.
+    open: Option<(usize, SeriesFlag)>,
+}
+
+impl Episodes {
+    fn push(&mut self, t: usize, flag: Option<SeriesFlag>, out: &mut Vec<SeriesFlag>) {
+        match (&mut self.open, flag) {
+            (Some((first, best)), Some(f)) if *first + best.episode == t => {
+                let len = best.episode + 1;
+                if f.score > best.score {
+                    *best = f;
+                }
+                best.episode = len;
+            }
+            (_, next) => {
+                self.close(out);
+                self.open = next.map(|f| (t, f));
+            }
+        }
+    }
+
+    fn close(&mut self, out: &mut Vec<SeriesFlag>) {
+        if let Some((_, f)) = self.open.take() {
+            out.push(f);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(s: &Surge, x: &[f64]) -> (Vec<SeriesFlag>, SurgeCounts) {
+        let mut out = Vec::new();
+        let mut counts = SurgeCounts::default();
+        let mut k = SurgeScratch::new(s);
+        let lines = vec![1.0; x.len()];
+        let series = Series {
+            amounts: x,
+            lines: &lines,
+            prior: Prior::default(),
+        };
+        s.judge_series(&series, |_| true, &mut k, &mut counts, &mut out);
+        (out, counts)
+    }
+
+    fn weekly() -> Surge {
+        Surge::new(&SurgeConfig::default(), PeriodKind::Week)
+    }
+
+    #[test]
+    fn a_surge_week_is_flagged_once() {
+        let mut x: Vec<f64> = (0..40).map(|i| 100.0 + f64::from(i % 5) * 10.0).collect();
+        x[30] = 2_000.0;
+        let (flags, counts) = run(&weekly(), &x);
+        assert_eq!(flags.len(), 1, "{flags:?}");
+        let f = flags[0];
+        assert_eq!((f.t, f.direction, f.episode), (30, Direction::High, 1));
+        assert!(f.score > 5.0 && (f.baseline_median() - 120.0).abs() < 1e-9);
+        assert_eq!(counts.series_judged, 1);
+        assert_eq!(counts.periods_judged, 40 - 8);
+    }
+
+    #[test]
+    fn guard_chain_stops_short_zero_and_sparse_series() {
+        let s = weekly();
+        let (f, c) = run(&s, &[5.0; 6]);
+        assert!(f.is_empty());
+        assert_eq!(c.series_not_judged[NotJudged::TooShort as usize], 1);
+        let (f, c) = run(&s, &[0.0; 50]);
+        assert!(f.is_empty());
+        assert_eq!(c.series_not_judged[NotJudged::SparseHistory as usize], 1);
+        // A single non-zero week: never judgeable, not walked.
+        let mut x = vec![0.0; 50];
+        x[20] = 1e6;
+        let (f, c) = run(&s, &x);
+        assert!(f.is_empty());
+        assert_eq!(c.series_not_judged[NotJudged::SparseHistory as usize], 1);
+        // Zeros then activity: the first active periods see an all-zero window.
+        let mut x = vec![0.0; 30];
+        x.extend([10.0; 20]);
+        let (_, c) = run(&s, &x);
+        assert!(c.periods_not_judged[NotJudged::AllZeroHistory as usize] > 0);
+        assert!(c.periods_not_judged[NotJudged::SparseHistory as usize] > 0);
+    }
+
+    #[test]
+    fn steady_series_are_judged_on_the_spread_floor() {
+        // MAD = 0 and mean AD = 0: the floor (10% of the median) gives the scale.
+        let mut x = vec![100.0; 30];
+        x[20] = 150.0; // z = ln 1.5 / ln 1.1 = 4.3, and ratio 1.5 < 3: not a surge
+        x[25] = 400.0; // z = ln 4 / ln 1.1 = 14.5, ratio 4
+        let (flags, _) = run(&weekly(), &x);
+        assert_eq!(flags.len(), 1);
+        assert_eq!(flags[0].t, 25);
+        assert!((flags[0].score - 4f64.ln() / 1.1f64.ln()).abs() < 1e-9);
+    }
+
+    #[test]
+    fn drops_are_one_episode_and_need_complete_periods() {
+        let mut x = vec![100.0; 30];
+        for v in &mut x[24..27] {
+            *v = 0.0;
+        }
+        let (flags, _) = run(&weekly(), &x);
+        assert_eq!(flags.len(), 1, "{flags:?}");
+        assert_eq!((flags[0].direction, flags[0].episode), (Direction::Low, 3));
+        let mut out = Vec::new();
+        let mut counts = SurgeCounts::default();
+        let s = weekly();
+        let mut k = SurgeScratch::new(&s);
+        let series = Series {
+            amounts: &x,
+            lines: &[1.0; 30],
+            prior: Prior::default(),
+        };
+        s.judge_series(&series, |t| t < 24, &mut k, &mut counts, &mut out);
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn seasonal_comparison_withdraws_a_yearly_peak() {
+        // A five-week season at 10x, and the same season a year later.
+        let mut x: Vec<f64> = (0..110).map(|i| 100.0 + f64::from(i % 3) * 5.0).collect();
+        x[38..43].fill(1_000.0);
+        x[92] = 1_000.0;
+        let plain = run(&weekly(), &x).0;
+        assert!(plain.iter().any(|f| f.t == 92));
+        let seasonal = Surge::new(
+            &SurgeConfig {
+                seasonal: true,
+                ..Default::default()
+            },
+            PeriodKind::Week,
+        );
+        let (flags, counts) = run(&seasonal, &x);
+        assert!(flags.iter().all(|f| f.t != 92), "{flags:?}");
+        // Last year's season has no season before it: flagged, as one episode.
+        assert_eq!(flags.len(), 1);
+        assert_eq!(flags[0].episode, 5);
+        assert_eq!(counts.withdrawn_by_season, 1);
+    }
+}

@@ -1,0 +1,259 @@
+//! Trailing-window statistics of a time series: for each period `t`, the median, MAD
+//! and mean absolute deviation of the previous `window` periods (`x[t-window..t]`,
+//! clipped at the start; the current period is excluded).
+//!
+//! The window is kept sorted: each step inserts one value and removes one (binary
+//! search and a shift, O(window)), the median is read off the middle, and the absolute
+//! deviations come out sorted by merging the two halves of the window (left half
+//! reversed), so the MAD is read off their middle and the mean absolute deviation is
+//! summed in ascending order. A series of `n` periods costs O(n * window), with no
+//! allocation after the first call.
+//!
+//! Medians follow the same definition as [`super::order_stats`] (DuckDB's
+//! `quantile_cont(x, 0.5)`), so a trailing median can be re-checked in SQL.
+//!
+//! NaN marks an absent period: it takes a place in the window (`len`) but no value
+//! (`count`); the statistics describe the values present. The volume detectors use it
+//! to judge ln amounts of active periods only (ln 0 is absent).
+
+use super::order_stats::{interpolate, pairwise_sum, quantile_position};
+
+/// Statistics of one trailing window.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WindowStats {
+    /// Periods in the window (less than the window length near the start).
+    pub len: usize,
+    /// Periods in the window with a value (not NaN).
+    pub count: usize,
+    /// Periods in the window with a non-zero value.
+    pub nonzero: usize,
+    /// Median of the window.
+    pub median: f64,
+    /// Median absolute deviation from the median (unscaled).
+    pub mad: f64,
+    /// Mean absolute deviation from the median.
+    pub mean_ad: f64,
+}
+
+impl WindowStats {
+    /// Statistics of a window given whole, by sorting (for short ad-hoc windows: the
+    /// seasonal comparison); `None` when no value is present.
+    pub fn of(values: &[f64]) -> Option<WindowStats> {
+        let mut sorted: Vec<f64> = values.iter().copied().filter(|v| !v.is_nan()).collect();
+        sorted.sort_unstable_by(f64::total_cmp);
+        let mut dev = Vec::with_capacity(sorted.len());
+        stats_of_sorted(&sorted, values.len(), &mut dev)
+    }
+}
+
+/// Reusable state of the trailing-window kernel.
+#[derive(Debug, Clone, Default)]
+pub struct TrailingWindow {
+    window: usize,
+    sorted: Vec<f64>,
+    dev: Vec<f64>,
+}
+
+impl TrailingWindow {
+    /// A kernel for windows of `window` periods (at least 1).
+    pub fn new(window: usize) -> TrailingWindow {
+        TrailingWindow {
+            window: window.max(1),
+            sorted: Vec::with_capacity(window + 1),
+            dev: Vec::with_capacity(window + 1),
+        }
+    }
+
+    /// Call `f(t, stats)` for every `t` in `from..x.len()` with `from >= 1`, where `stats`
+    /// describes `x[t.saturating_sub(window)..t]`. Periods before `from` only feed the
+    /// window.
+    pub fn run(&mut self, x: &[f64], from: usize, mut f: impl FnMut(usize, &WindowStats)) {
+        let from = from.max(1);
+        self.sorted.clear();
+        if from > x.len() {
+            return;
+        }
+        for &v in &x[from.saturating_sub(self.window)..from] {
+            insert(&mut self.sorted, v);
+        }
+        for t in from..x.len() {
+            let len = t.min(self.window);
+            if let Some(stats) = stats_of_sorted(&self.sorted, len, &mut self.dev) {
+                f(t, &stats);
+            }
+            insert(&mut self.sorted, x[t]);
+            if t + 1 > self.window {
+                remove(&mut self.sorted, x[t - self.window]);
+            }
+        }
+    }
+}
+
+fn insert(sorted: &mut Vec<f64>, v: f64) {
+    if v.is_nan() {
+        return;
+    }
+    let at = sorted.partition_point(|&s| s.total_cmp(&v).is_lt());
+    sorted.insert(at, v);
+}
+
+fn remove(sorted: &mut Vec<f64>, v: f64) {
+    if v.is_nan() {
+        return;
+    }
+    let at = sorted.partition_point(|&s| s.total_cmp(&v).is_lt());
+    if sorted.get(at).is_some_and(|s| s.total_cmp(&v).is_eq()) {
+        sorted.remove(at);
+    }
+}
+
+/// Statistics of the ascending values present in a window of `len` periods; `dev` is
+/// scratch for the sorted deviations.
+fn stats_of_sorted(sorted: &[f64], len: usize, dev: &mut Vec<f64>) -> Option<WindowStats> {
+    let n = sorted.len();
+    if n == 0 {
+        return None;
+    }
+    let (lo, frac) = quantile_position(n, 0.5);
+    let median = interpolate(sorted[lo], sorted[(lo + 1).min(n - 1)], frac);
+    // Deviations of the values below the median grow leftwards, those at or above it
+    // grow rightwards: merge the two runs into one ascending sequence.
+    let split = sorted.partition_point(|&v| v < median);
+    dev.clear();
+    let (mut i, mut j) = (split, split);
+    while dev.len() < n {
+        let left = (i > 0).then(|| median - sorted[i - 1]);
+        let right = (j < n).then(|| sorted[j] - median);
+        match (left, right) {
+            (Some(l), Some(r)) if l.total_cmp(&r).is_le() => {
+                dev.push(l.abs());
+                i -= 1;
+            }
+            (Some(_), Some(r)) | (None, Some(r)) => {
+                dev.push(r.abs());
+                j += 1;
+            }
+            (Some(l), None) => {
+                dev.push(l.abs());
+                i -= 1;
+            }
+            (None, None) => break,
+        }
+    }
+    let mad = interpolate(dev[lo], dev[(lo + 1).min(n - 1)], frac);
+    let mean_ad = pairwise_sum(dev) / n as f64;
+    let nonzero = sorted.iter().filter(|&&v| v != 0.0).count();
+    Some(WindowStats {
+        len,
+        count: n,
+        nonzero,
+        median,
+        mad,
+        mean_ad,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Independent reference: slice the window, sort it, sort the deviations.
+    fn naive(x: &[f64], window: usize, t: usize) -> Option<WindowStats> {
+        let w = &x[t.saturating_sub(window)..t];
+        let mut s: Vec<f64> = w.iter().copied().filter(|v| !v.is_nan()).collect();
+        if s.is_empty() {
+            return None;
+        }
+        s.sort_by(f64::total_cmp);
+        let n = s.len();
+        let mid = |v: &[f64]| {
+            if n % 2 == 1 {
+                v[n / 2]
+            } else {
+                let (a, b) = (v[n / 2 - 1], v[n / 2]);
+                a + 0.5 * (b - a)
+            }
+        };
+        let median = mid(&s);
+        let mut d: Vec<f64> = s.iter().map(|v| (v - median).abs()).collect();
+        d.sort_by(f64::total_cmp);
+        Some(WindowStats {
+            len: w.len(),
+            count: n,
+            nonzero: s.iter().filter(|&&v| v != 0.0).count(),
+            median,
+            mad: mid(&d),
+            mean_ad: pairwise_sum(&d) / n as f64,
+        })
+    }
+
+    fn check(x: &[f64], window: usize, from: usize) {
+        let mut k = TrailingWindow::new(window);
+        let mut seen = Vec::new();
+        k.run(x, from, |t, s| seen.push((t, *s)));
+        let expected: Vec<(usize, WindowStats)> = (from.max(1)..x.len())
+            .filter_map(|t| naive(x, window, t).map(|s| (t, s)))
+            .collect();
+        assert_eq!(seen, expected, "x={x:?} window={window} from={from}");
+    }
+
+    #[test]
+    fn edge_cases() {
+        // All-zero series: median, MAD and spread are 0, no non-zero period.
+        check(&[0.0; 40], 26, 1);
+        let mut k = TrailingWindow::new(26);
+        k.run(&[0.0; 40], 8, |_, s| {
+            assert_eq!((s.median, s.mad, s.mean_ad, s.nonzero), (0.0, 0.0, 0.0, 0));
+        });
+        // A single non-zero week, seen inside the window then leaving it.
+        let mut x = vec![0.0; 60];
+        x[10] = 500.0;
+        check(&x, 26, 1);
+        let mut nz = Vec::new();
+        TrailingWindow::new(26).run(&x, 1, |t, s| nz.push((t, s.nonzero)));
+        assert!(nz.iter().all(|&(t, n)| n == usize::from(t > 10 && t <= 36)));
+        // Series shorter than the window, and shorter than `from`.
+        check(&[3.0, 1.0, 2.0], 26, 1);
+        check(&[3.0, 1.0, 2.0], 26, 5);
+        check(&[], 26, 1);
+        // Window of one period.
+        check(&[1.0, 5.0, 2.0, 2.0, 9.0], 1, 1);
+        // Absent periods take a place in the window but no value.
+        let x = [f64::NAN, 2.0, f64::NAN, 4.0, f64::NAN, f64::NAN];
+        check(&x, 3, 1);
+        let mut seen = Vec::new();
+        TrailingWindow::new(3).run(&x, 1, |t, s| seen.push((t, s.len, s.count, s.median)));
+        assert_eq!(
+            seen,
+            vec![
+                (2, 2, 1, 2.0),
+                (3, 3, 1, 2.0),
+                (4, 3, 2, 3.0),
+                (5, 3, 1, 4.0)
+            ]
+        );
+        // Even window: median is the mean of the two middle values.
+        let s = WindowStats::of(&[1.0, 2.0, 4.0, 10.0]).unwrap_or_else(|| panic!("empty"));
+        assert_eq!((s.median, s.mad), (3.0, 1.5));
+    }
+
+    proptest! {
+        #[test]
+        fn matches_naive_reference(
+            x in prop::collection::vec(
+                prop_oneof![
+                    3 => Just(0.0),
+                    1 => Just(f64::NAN),
+                    2 => (0u32..5).prop_map(f64::from),
+                    4 => 0.0f64..1e6,
+                ],
+                0..120,
+            ),
+            window in 1usize..40,
+            from in 0usize..20,
+        ) {
+            check(&x, window, from);
+        }
+    }
+}

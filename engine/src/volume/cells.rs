@@ -1,0 +1,566 @@
+//! Per-unit aggregation of lines into series cells, and the merge of the units' cells
+//! into shards by HS6.
+//!
+//! A cell is (HS6, importer, origin, office, period) with the summed amount, value and
+//! line count. Each scan unit aggregates its own lines (one hash lookup per line) and
+//! interns importer and office strings into its own symbol table; the merge assigns
+//! global symbols in unit order and folds equal cells. Sums are fixed-point
+//! ([`FixedSum`]), so they do not depend on how the input is cut into units, and ids
+//! do not depend on the thread count.
+
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray};
+use arrow::error::ArrowError;
+use rayon::prelude::*;
+
+use super::{PeriodKind, VolumeMeasure, period_id};
+use crate::kernels::arrow_edge::{NULL_DATE, map_strings_into};
+use crate::kernels::codes::{Code, HsCode};
+use crate::kernels::fixed::FixedSum;
+use crate::kernels::hash::FxHashMap;
+
+/// Symbol of an absent (null or empty) importer or office.
+pub const NO_SYMBOL: u32 = u32::MAX;
+
+/// Shards the merged cells are split into (by HS6).
+pub const SHARDS: usize = 64;
+
+/// A series cell key. `hs6` is the packed [`HsCode`] of the first 6 digits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CellKey {
+    /// HS6 ([`HsCode`] bits).
+    pub hs6: u64,
+    /// Importer symbol, [`NO_SYMBOL`] when absent.
+    pub importer: u32,
+    /// Origin, [`Code::NONE`] when absent or unusable.
+    pub origin: Code,
+    /// Office symbol, [`NO_SYMBOL`] when absent.
+    pub office: u32,
+    /// Period id ([`period_id`]).
+    pub period: i32,
+}
+
+/// What a cell adds up, in order-independent fixed-point sums.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct CellAgg {
+    /// Sum of the volume measure (missing or negative amounts count as 0).
+    pub amount: FixedSum,
+    /// Sum of customs values (missing or negative count as 0).
+    pub value: FixedSum,
+    /// Lines.
+    pub lines: u32,
+}
+
+impl CellAgg {
+    /// Add another cell's sums.
+    pub fn add(&mut self, other: &CellAgg) {
+        self.amount.add(other.amount);
+        self.value.add(other.value);
+        self.lines += other.lines;
+    }
+}
+
+/// A split-shipment threshold: lines of codes under `prefix` whose amount is in
+/// `[amount * (1 - band), amount)` are candidates.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SplitThreshold {
+    /// HS prefix.
+    pub prefix: HsCode,
+    /// Threshold amount, in the volume measure.
+    pub amount: f64,
+}
+
+/// One line just under a split-shipment threshold.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SplitLine {
+    /// Importer symbol.
+    pub importer: u32,
+    /// HS6 bits.
+    pub hs6: u64,
+    /// Acceptance date (days since 1970-01-01).
+    pub day: i32,
+    /// Index of the threshold in the configuration.
+    pub threshold: u16,
+    /// The line's amount.
+    pub amount: f64,
+}
+
+/// Options of the per-unit aggregation.
+#[derive(Debug, Clone)]
+pub struct CellOptions {
+    /// Period cut.
+    pub period: PeriodKind,
+    /// Amount measure.
+    pub measure: VolumeMeasure,
+    /// Split-shipment thresholds (empty: no candidates are collected).
+    pub split: Vec<SplitThreshold>,
+    /// Split-shipment band below each threshold (0.2: within 20% under it).
+    pub split_band: f64,
+    /// Acceptance-date window (days since 1970-01-01, inclusive); lines outside it are
+    /// left out (the run record counts them once, as `outside_date_window`).
+    pub window: (Option<i32>, Option<i32>),
+}
+
+/// An interned string table.
+#[derive(Debug, Clone, Default)]
+pub struct Symbols {
+    map: FxHashMap<Arc<str>, u32>,
+    names: Vec<Arc<str>>,
+}
+
+impl Symbols {
+    /// The symbol of `s` (added when new); [`NO_SYMBOL`] for an empty string.
+    pub fn intern(&mut self, s: &str) -> u32 {
+        if s.is_empty() {
+            return NO_SYMBOL;
+        }
+        if let Some(&id) = self.map.get(s) {
+            return id;
+        }
+        let id = self.names.len() as u32;
+        let name: Arc<str> = Arc::from(s);
+        self.names.push(Arc::clone(&name));
+        self.map.insert(name, id);
+        id
+    }
+
+    /// The string of a symbol (empty for [`NO_SYMBOL`]).
+    pub fn name(&self, id: u32) -> &str {
+        self.names.get(id as usize).map_or("", |s| s)
+    }
+
+    /// Distinct strings.
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    /// Whether no string was interned.
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+}
+
+/// Interns a string column batch by batch; a dictionary's values are interned once per
+/// distinct dictionary (the reader hands the same dictionary to every batch of a
+/// column chunk).
+#[derive(Debug, Default)]
+struct ColumnInterner {
+    dict: Option<ArrayRef>,
+    mapped: Vec<u32>,
+}
+
+impl ColumnInterner {
+    fn intern_into(
+        &mut self,
+        array: &dyn Array,
+        syms: &mut Symbols,
+        out: &mut Vec<u32>,
+    ) -> Result<(), ArrowError> {
+        let Some(dict) = array.as_any_dictionary_opt() else {
+            return map_strings_into(array, NO_SYMBOL, |s| syms.intern(s), out);
+        };
+        let values = dict.values();
+        if !self.dict.as_ref().is_some_and(|d| Arc::ptr_eq(d, values)) {
+            map_strings_into(
+                values.as_ref(),
+                NO_SYMBOL,
+                |s| syms.intern(s),
+                &mut self.mapped,
+            )?;
+            self.dict = Some(Arc::clone(values));
+        }
+        out.clear();
+        out.extend(
+            dict.normalized_keys()
+                .iter()
+                .map(|&k| self.mapped.get(k).copied().unwrap_or(NO_SYMBOL)),
+        );
+        if let Some(nulls) = array.logical_nulls() {
+            for (slot, valid) in out.iter_mut().zip(nulls.iter()) {
+                if !valid {
+                    *slot = NO_SYMBOL;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The decoded columns of one batch the aggregation reads.
+#[derive(Debug, Clone, Copy)]
+pub struct LineColumns<'a> {
+    /// HS codes.
+    pub hs: &'a [HsCode],
+    /// Origins.
+    pub origin: &'a [Code],
+    /// Acceptance dates ([`NULL_DATE`] when missing).
+    pub dates: &'a [i32],
+    /// Quantities (NaN when missing).
+    pub quantity: &'a [f64],
+    /// Net masses (NaN when missing).
+    pub mass: &'a [f64],
+    /// Customs values (NaN when missing).
+    pub value: &'a [f64],
+    /// Importer column, if the file has one.
+    pub importer: Option<&'a ArrayRef>,
+    /// Office column, if the file has one.
+    pub office: Option<&'a ArrayRef>,
+}
+
+/// Which string column failed to intern.
+#[derive(Debug)]
+pub enum InternError {
+    /// The importer column.
+    Importer(ArrowError),
+    /// The office column.
+    Office(ArrowError),
+}
+
+/// One unit's cells, before the merge.
+#[derive(Debug, Default)]
+pub struct UnitCells {
+    cells: FxHashMap<CellKey, CellAgg>,
+    /// The unit's cells by shard, once [`UnitCells::finish`] ran.
+    shards: Vec<Vec<(CellKey, CellAgg)>>,
+    importers: Symbols,
+    offices: Symbols,
+    importer_col: ColumnInterner,
+    office_col: ColumnInterner,
+    imp_buf: Vec<u32>,
+    off_buf: Vec<u32>,
+    /// Lines just under a split-shipment threshold (unit symbols).
+    split: Vec<SplitLine>,
+    /// First and last acceptance date of the lines placed in a series.
+    pub day_range: Option<(i32, i32)>,
+    /// Lines placed in a series.
+    pub lines_used: u64,
+    /// Lines without a date.
+    pub missing_date: u64,
+    /// Lines whose HS code has fewer than 6 digits (or none).
+    pub short_hs_code: u64,
+    /// Lines placed in a series whose amount was missing or negative.
+    pub without_measure: u64,
+}
+
+impl UnitCells {
+    /// Add one batch of lines.
+    pub fn add_batch(
+        &mut self,
+        c: &LineColumns<'_>,
+        opts: &CellOptions,
+    ) -> Result<(), InternError> {
+        let n = c.hs.len();
+        let fill = |col: Option<&ArrayRef>,
+                    interner: &mut ColumnInterner,
+                    syms: &mut Symbols,
+                    buf: &mut Vec<u32>|
+         -> Result<(), ArrowError> {
+            match col {
+                Some(a) => interner.intern_into(a.as_ref(), syms, buf),
+                None => {
+                    buf.clear();
+                    buf.resize(n, NO_SYMBOL);
+                    Ok(())
+                }
+            }
+        };
+        fill(
+            c.importer,
+            &mut self.importer_col,
+            &mut self.importers,
+            &mut self.imp_buf,
+        )
+        .map_err(InternError::Importer)?;
+        fill(
+            c.office,
+            &mut self.office_col,
+            &mut self.offices,
+            &mut self.off_buf,
+        )
+        .map_err(InternError::Office)?;
+        for i in 0..n {
+            let day = c.dates[i];
+            if day == NULL_DATE {
+                // Outside any date window too; counted once, with the price pass's
+                // reason, when a window is set.
+                if opts.window == (None, None) {
+                    self.missing_date += 1;
+                }
+                continue;
+            }
+            if opts.window.0.is_some_and(|f| day < f) || opts.window.1.is_some_and(|t| day > t) {
+                continue;
+            }
+            let hs = c.hs[i];
+            if hs.is_none() || hs.len() < 6 {
+                self.short_hs_code += 1;
+                continue;
+            }
+            let raw = match opts.measure {
+                VolumeMeasure::Quantity => c.quantity[i],
+                VolumeMeasure::NetMass => c.mass[i],
+                VolumeMeasure::Value => c.value[i],
+                VolumeMeasure::Lines => 1.0,
+            };
+            let amount = if raw >= 0.0 && raw.is_finite() {
+                raw
+            } else {
+                self.without_measure += 1;
+                0.0
+            };
+            let v = c.value[i];
+            let value = if v >= 0.0 && v.is_finite() { v } else { 0.0 };
+            let origin = if c.origin[i] == Code::INVALID {
+                Code::NONE
+            } else {
+                c.origin[i]
+            };
+            let hs6 = hs.prefix(6).0;
+            let key = CellKey {
+                hs6,
+                importer: self.imp_buf[i],
+                origin,
+                office: self.off_buf[i],
+                period: period_id(opts.period, day),
+            };
+            self.cells.entry(key).or_default().add(&CellAgg {
+                amount: FixedSum::of(amount),
+                value: FixedSum::of(value),
+                lines: 1,
+            });
+            self.lines_used += 1;
+            self.day_range = Some(match self.day_range {
+                Some((lo, hi)) => (lo.min(day), hi.max(day)),
+                None => (day, day),
+            });
+            if key.importer != NO_SYMBOL && amount > 0.0 {
+                for (t, th) in opts.split.iter().enumerate() {
+                    let under = th.amount * (1.0 - opts.split_band);
+                    if amount < th.amount
+                        && amount >= under
+                        && hs.prefix(th.prefix.len()) == th.prefix
+                    {
+                        self.split.push(SplitLine {
+                            importer: key.importer,
+                            hs6,
+                            day,
+                            threshold: t as u16,
+                            amount,
+                        });
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Done with the unit: move the cells into shards (in key order) and drop the map.
+    pub fn finish(&mut self) {
+        let mut shards: Vec<Vec<(CellKey, CellAgg)>> = vec![Vec::new(); SHARDS];
+        for (k, a) in self.cells.drain() {
+            shards[shard_of(k.hs6)].push((k, a));
+        }
+        for s in &mut shards {
+            s.sort_unstable_by_key(|a| a.0);
+        }
+        self.cells = FxHashMap::default();
+        self.shards = shards;
+        self.importer_col = ColumnInterner::default();
+        self.office_col = ColumnInterner::default();
+        self.imp_buf = Vec::new();
+        self.off_buf = Vec::new();
+    }
+
+    /// Cells held (after [`UnitCells::finish`]).
+    pub fn cell_count(&self) -> usize {
+        self.shards.iter().map(Vec::len).sum()
+    }
+}
+
+/// The shard of an HS6.
+pub fn shard_of(hs6: u64) -> usize {
+    (hs6.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58) as usize % SHARDS
+}
+
+/// All units' cells merged: global symbols, each shard's cells sorted by key with equal
+/// keys folded.
+#[derive(Debug, Default)]
+pub struct MergedCells {
+    /// Cells by shard, sorted by key, one entry per key.
+    pub shards: Vec<Vec<(CellKey, CellAgg)>>,
+    /// Importer names by global symbol.
+    pub importers: Symbols,
+    /// Office names by global symbol.
+    pub offices: Symbols,
+    /// Split-shipment candidate lines (global symbols), in unit order.
+    pub split: Vec<SplitLine>,
+    /// First and last acceptance date placed in a series.
+    pub day_range: Option<(i32, i32)>,
+    /// Lines placed in a series.
+    pub lines_used: u64,
+    /// Lines without a date.
+    pub missing_date: u64,
+    /// Lines with an HS code of fewer than 6 digits.
+    pub short_hs_code: u64,
+    /// Lines whose amount was missing or negative.
+    pub without_measure: u64,
+}
+
+/// Merge the units' cells (in unit order) into shards with global symbols.
+pub fn merge(units: Vec<UnitCells>) -> MergedCells {
+    let mut out = MergedCells::default();
+    let mut remaps: Vec<(Vec<u32>, Vec<u32>)> = Vec::with_capacity(units.len());
+    let mut by_shard: Vec<Vec<Vec<(CellKey, CellAgg)>>> = (0..SHARDS)
+        .map(|_| Vec::with_capacity(units.len()))
+        .collect();
+    for mut u in units {
+        let imp: Vec<u32> = u
+            .importers
+            .names
+            .iter()
+            .map(|s| out.importers.intern(s))
+            .collect();
+        let off: Vec<u32> = u
+            .offices
+            .names
+            .iter()
+            .map(|s| out.offices.intern(s))
+            .collect();
+        out.split.extend(u.split.iter().map(|l| SplitLine {
+            importer: remap(&imp, l.importer),
+            ..*l
+        }));
+        out.day_range = match (out.day_range, u.day_range) {
+            (Some((a, b)), Some((c, d))) => Some((a.min(c), b.max(d))),
+            (x, None) | (None, x) => x,
+        };
+        out.lines_used += u.lines_used;
+        out.missing_date += u.missing_date;
+        out.short_hs_code += u.short_hs_code;
+        out.without_measure += u.without_measure;
+        for (s, cells) in std::mem::take(&mut u.shards).into_iter().enumerate() {
+            by_shard[s].push(cells);
+        }
+        remaps.push((imp, off));
+    }
+    out.shards = by_shard
+        .into_par_iter()
+        .map(|parts| {
+            let mut all: Vec<(CellKey, CellAgg)> =
+                Vec::with_capacity(parts.iter().map(Vec::len).sum());
+            for (u, cells) in parts.into_iter().enumerate() {
+                let (imp, off) = &remaps[u];
+                all.extend(cells.into_iter().map(|(k, a)| {
+                    let key = CellKey {
+                        importer: remap(imp, k.importer),
+                        office: remap(off, k.office),
+                        ..k
+                    };
+                    (key, a)
+                }));
+            }
+            all.sort_unstable_by_key(|a| a.0);
+            let mut folded: Vec<(CellKey, CellAgg)> = Vec::with_capacity(all.len());
+            for (k, a) in all {
+                match folded.last_mut() {
+                    Some((lk, la)) if *lk == k => la.add(&a),
+                    _ => folded.push((k, a)),
+                }
+            }
+            folded.shrink_to_fit();
+            folded
+        })
+        .collect();
+    out
+}
+
+fn remap(table: &[u32], sym: u32) -> u32 {
+    if sym == NO_SYMBOL {
+        NO_SYMBOL
+    } else {
+        table.get(sym as usize).copied().unwrap_or(NO_SYMBOL)
+    }
+}
+
+/// Strings of a packed HS6.
+pub fn hs6_text(hs6: u64) -> String {
+    HsCode(hs6).to_text()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{DictionaryArray, StringArray};
+    use arrow::datatypes::Int32Type;
+
+    fn opts() -> CellOptions {
+        CellOptions {
+            period: PeriodKind::Week,
+            measure: VolumeMeasure::Quantity,
+            split: vec![],
+            split_band: 0.2,
+            window: (None, None),
+        }
+    }
+
+    #[test]
+    fn cells_fold_across_units_in_unit_order() {
+        let hs = |s: &str| HsCode::parse(s).unwrap_or_default();
+        let batch = |imps: Vec<Option<&str>>, qty: Vec<f64>| {
+            let n = qty.len();
+            let importer: ArrayRef =
+                Arc::new(imps.into_iter().collect::<DictionaryArray<Int32Type>>());
+            let office: ArrayRef = Arc::new(StringArray::from(vec![Some("OF1"); n]));
+            let mut u = UnitCells::default();
+            let hs_codes = vec![hs("3102300000"); n];
+            let origins = vec![Code::parse("CN"); n];
+            let dates = vec![20_000; n];
+            let nan = vec![f64::NAN; n];
+            let value = vec![10.0; n];
+            u.add_batch(
+                &LineColumns {
+                    hs: &hs_codes,
+                    origin: &origins,
+                    dates: &dates,
+                    quantity: &qty,
+                    mass: &nan,
+                    value: &value,
+                    importer: Some(&importer),
+                    office: Some(&office),
+                },
+                &opts(),
+            )
+            .unwrap_or_else(|_| panic!("intern"));
+            u.finish();
+            u
+        };
+        let a = batch(vec![Some("B"), Some("A"), None], vec![1.0, 2.0, f64::NAN]);
+        let b = batch(vec![Some("A"), Some("C")], vec![4.0, -1.0]);
+        let m = merge(vec![a, b]);
+        let cells: Vec<(String, f64, u32)> = m
+            .shards
+            .iter()
+            .flatten()
+            .map(|(k, a)| {
+                (
+                    m.importers.name(k.importer).to_string(),
+                    a.amount.value(),
+                    a.lines,
+                )
+            })
+            .collect();
+        // Global symbols in first-appearance order: B=0, A=1, C=2; null importer last.
+        assert_eq!(
+            cells,
+            vec![
+                ("B".into(), 1.0, 1),
+                ("A".into(), 6.0, 2),
+                ("C".into(), 0.0, 1),
+                (String::new(), 0.0, 1)
+            ]
+        );
+        assert_eq!(m.lines_used, 5);
+        assert_eq!(m.without_measure, 2);
+    }
+}
