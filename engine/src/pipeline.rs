@@ -147,14 +147,15 @@ impl Engine {
         let t = Instant::now();
         let volume_out = volume.map(|settings| {
             let cells: Vec<UnitCells> = units.iter_mut().filter_map(|u| u.cells.take()).collect();
-            self.pool.install(|| {
-                let merged = merge_cells(cells);
-                analyse(&merged, &settings, &self.watch)
-            })
-        });
-        if volume_out.is_some() {
+            let merged = self.pool.install(|| merge_cells(cells));
+            lap(&mut timings, "volume_merge", t);
+            let t = Instant::now();
+            let out = self
+                .pool
+                .install(|| analyse(&merged, &settings, &self.watch));
             lap(&mut timings, "volume", t);
-        }
+            out
+        });
 
         // Merge local group ids into global ids, in unit order.
         let t = Instant::now();

@@ -135,7 +135,7 @@ pub fn measure_unit(
     let mut scratch = Scratch::default();
     let mut columns = MEASURE_COLUMNS.to_vec();
     if opts.volume.is_some() {
-        out.cells = Some(UnitCells::default());
+        out.cells = Some(UnitCells::with_rows(cap));
         columns.extend([Col::ImporterId, Col::Office]);
     }
     read_unit(

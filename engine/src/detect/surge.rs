@@ -325,6 +325,23 @@ impl Surge {
         self.window
     }
 
+    /// Whether a series with `cells` periods holding a line can have a judged period
+    /// (a cheap test before building its row: most series are this sparse).
+    pub fn may_judge(&self, cells: usize) -> bool {
+        cells >= self.min_nonzero
+    }
+
+    /// Count a series [`Surge::may_judge`] turned away, as [`Surge::judge_series`]
+    /// would have.
+    pub fn count_unwalked(&self, periods: usize, counts: &mut SurgeCounts) {
+        let reason = if periods <= self.min_history {
+            NotJudged::TooShort
+        } else {
+            NotJudged::SparseHistory
+        };
+        counts.series_not_judged[reason as usize] += 1;
+    }
+
     /// Judge every period of a series; `complete(t)` says whether the data covers period `t` entirely (drops are judged
     /// only there). Flags (one per episode) go to `out`, counts to `counts`.
     pub fn judge_series(
@@ -344,7 +361,8 @@ impl Surge {
             counts.series_not_judged[NotJudged::TooShort as usize] += 1;
             return;
         }
-        if x.iter().filter(|&&v| v > 0.0).count() < self.min_nonzero {
+        let active = x.iter().filter(|&&v| v > 0.0).count();
+        if active < self.min_nonzero {
             counts.series_not_judged[NotJudged::SparseHistory as usize] += 1;
             return;
         }
@@ -365,21 +383,22 @@ impl Surge {
                 .zip(lines)
                 .map(|(&v, &n)| if v > 0.0 { n } else { f64::NAN }),
         );
+        // Line-count windows, only where a surge can be judged.
+        let min_nonzero = self.min_nonzero;
         line_stats.clear();
         line_stats.resize(x.len(), None);
-        kernel.run(active_lines, self.min_history, |t, w| {
-            line_stats[t] = Some(*w)
+        kernel.run(active_lines, self.min_history, |t, mut w| {
+            if x[t] > 0.0 && w.count() >= min_nonzero {
+                line_stats[t] = w.stats();
+            }
         });
         let mut judged = 0u64;
-        // The kernel skips windows without a value: those periods are all-zero history.
-        let mut visited = 0u64;
         let mut episodes = Episodes::default();
-        kernel.run(ln, self.min_history, |t, w| {
-            visited += 1;
-            let reason = if w.count < self.min_nonzero {
-                Some(NotJudged::SparseHistory)
-            } else {
-                None
+        kernel.run(ln, self.min_history, |t, mut w| {
+            let reason = match w.count() {
+                0 => Some(NotJudged::AllZeroHistory),
+                n if n < min_nonzero => Some(NotJudged::SparseHistory),
+                _ => None,
             };
             if let Some(r) = reason {
                 counts.periods_not_judged[r as usize] += 1;
@@ -387,6 +406,12 @@ impl Surge {
                 return;
             }
             judged += 1;
+            // Only an active period can be a surge.
+            let Some(w) = (x[t] > 0.0).then(|| w.stats()).flatten() else {
+                episodes.push(t, None, out);
+                return;
+            };
+            let w = &w;
             let wn = line_stats[t];
             let flag = (x[t] > 0.0)
                 .then(|| self.surge(ln[t], w, active_lines[t], wn.as_ref(), prior))
@@ -423,8 +448,6 @@ impl Surge {
             episodes.push(t, flag, out);
         });
         episodes.close(out);
-        counts.periods_not_judged[NotJudged::AllZeroHistory as usize] +=
-            (x.len() - self.min_history) as u64 - visited;
         if judged > 0 {
             counts.series_judged += 1;
             counts.periods_judged += judged;
@@ -432,13 +455,21 @@ impl Surge {
             counts.series_not_judged[NotJudged::SparseHistory as usize] += 1;
         }
 
-        // Drops: amounts, zeros included, steady windows only.
-        if !self.drops {
+        // Drops: amounts, zeros included, steady windows only (active in more than half
+        // of at least `min_history` periods).
+        if !self.drops || active * 2 <= self.min_history {
             return;
         }
         let mut episodes = Episodes::default();
-        kernel.run(x, self.min_history, |t, w| {
-            let flag = (complete(t) && w.median > 0.0 && w.nonzero >= self.min_nonzero)
+        kernel.run(x, self.min_history, |t, mut w| {
+            // A steady window (median above 0) is active in more than half its periods.
+            let steady = w.nonzero() * 2 > w.len() && w.nonzero() >= self.min_nonzero;
+            let Some(w) = (complete(t) && steady).then(|| w.stats()).flatten() else {
+                episodes.push(t, None, out);
+                return;
+            };
+            let w = &w;
+            let flag = (w.median > 0.0)
                 .then(|| self.drop(x[t], w))
                 .flatten()
                 .and_then(|score| match self.seasonal_window(x, t) {
@@ -523,14 +554,21 @@ impl Surge {
         &self,
         x: &[f64],
         lines: &[f64],
-        buf: &mut Vec<f64>,
+        scratch: &mut SurgeScratch,
     ) -> Option<(f64, f64)> {
+        let SurgeScratch {
+            ln: buf,
+            active_lines: sorted,
+            kernel,
+            ..
+        } = scratch;
         buf.clear();
         buf.extend(x.iter().filter(|&&v| v > 0.0).map(|v| v.ln()));
         if buf.len() < self.min_nonzero {
             return None;
         }
-        let ln = Self::scale(&WindowStats::of(buf)?, 0.0);
+        let dev = kernel.scratch();
+        let ln = Self::scale(&WindowStats::of_with(buf, sorted, dev)?, 0.0);
         buf.clear();
         buf.extend(
             x.iter()
@@ -538,7 +576,7 @@ impl Surge {
                 .filter(|(v, _)| **v > 0.0)
                 .map(|(_, n)| *n),
         );
-        let n = Self::scale(&WindowStats::of(buf)?, 0.0);
+        let n = Self::scale(&WindowStats::of_with(buf, sorted, dev)?, 0.0);
         Some((ln, n))
     }
 

@@ -39,10 +39,19 @@ impl WindowStats {
     /// Statistics of a window given whole, by sorting (for short ad-hoc windows: the
     /// seasonal comparison); `None` when no value is present.
     pub fn of(values: &[f64]) -> Option<WindowStats> {
-        let mut sorted: Vec<f64> = values.iter().copied().filter(|v| !v.is_nan()).collect();
+        Self::of_with(values, &mut Vec::new(), &mut Vec::new())
+    }
+
+    /// [`WindowStats::of`] with reused buffers.
+    pub fn of_with(
+        values: &[f64],
+        sorted: &mut Vec<f64>,
+        dev: &mut Vec<f64>,
+    ) -> Option<WindowStats> {
+        sorted.clear();
+        sorted.extend(values.iter().copied().filter(|v| !v.is_nan()));
         sorted.sort_unstable_by(f64::total_cmp);
-        let mut dev = Vec::with_capacity(sorted.len());
-        stats_of_sorted(&sorted, values.len(), &mut dev)
+        stats_of_sorted(sorted, values.len(), dev)
     }
 }
 
@@ -64,10 +73,16 @@ impl TrailingWindow {
         }
     }
 
-    /// Call `f(t, stats)` for every `t` in `from..x.len()` with `from >= 1`, where `stats`
-    /// describes `x[t.saturating_sub(window)..t]`. Periods before `from` only feed the
-    /// window.
-    pub fn run(&mut self, x: &[f64], from: usize, mut f: impl FnMut(usize, &WindowStats)) {
+    /// A scratch buffer the kernel owns between runs (for callers' ad-hoc windows).
+    pub fn scratch(&mut self) -> &mut Vec<f64> {
+        &mut self.dev
+    }
+
+    /// Call `f(t, window)` for every `t` in `from..x.len()` with `from >= 1`, where
+    /// `window` is `x[t.saturating_sub(window)..t]`. Periods before `from` only feed the
+    /// window. Counts are O(log window); [`Window::stats`] costs O(window), so callers
+    /// ask for it only where they need it.
+    pub fn run(&mut self, x: &[f64], from: usize, mut f: impl FnMut(usize, Window<'_>)) {
         let from = from.max(1);
         self.sorted.clear();
         if from > x.len() {
@@ -77,15 +92,56 @@ impl TrailingWindow {
             insert(&mut self.sorted, v);
         }
         for t in from..x.len() {
-            let len = t.min(self.window);
-            if let Some(stats) = stats_of_sorted(&self.sorted, len, &mut self.dev) {
-                f(t, &stats);
-            }
+            f(
+                t,
+                Window {
+                    sorted: &self.sorted,
+                    len: t.min(self.window),
+                    dev: &mut self.dev,
+                },
+            );
             insert(&mut self.sorted, x[t]);
             if t + 1 > self.window {
                 remove(&mut self.sorted, x[t - self.window]);
             }
         }
+    }
+}
+
+/// One trailing window, as [`TrailingWindow::run`] hands it over.
+#[derive(Debug)]
+pub struct Window<'a> {
+    sorted: &'a [f64],
+    len: usize,
+    dev: &'a mut Vec<f64>,
+}
+
+impl Window<'_> {
+    /// Periods in the window.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the window has no period.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Periods with a value (not NaN).
+    pub fn count(&self) -> usize {
+        self.sorted.len()
+    }
+
+    /// Periods with a non-zero value.
+    pub fn nonzero(&self) -> usize {
+        let neg = self.sorted.partition_point(|&v| v < 0.0);
+        let zero = self.sorted[neg..].partition_point(|&v| v == 0.0);
+        self.sorted.len() - zero
+    }
+
+    /// The window's statistics; `None` when no value is present.
+    pub fn stats(&mut self) -> Option<WindowStats> {
+        stats_of_sorted(self.sorted, self.len, self.dev)
     }
 }
 
@@ -142,7 +198,8 @@ fn stats_of_sorted(sorted: &[f64], len: usize, dev: &mut Vec<f64>) -> Option<Win
     }
     let mad = interpolate(dev[lo], dev[(lo + 1).min(n - 1)], frac);
     let mean_ad = pairwise_sum(dev) / n as f64;
-    let nonzero = sorted.iter().filter(|&&v| v != 0.0).count();
+    let neg = sorted.partition_point(|&v| v < 0.0);
+    let nonzero = n - sorted[neg..].partition_point(|&v| v == 0.0);
     Some(WindowStats {
         len,
         count: n,
@@ -191,7 +248,16 @@ mod tests {
     fn check(x: &[f64], window: usize, from: usize) {
         let mut k = TrailingWindow::new(window);
         let mut seen = Vec::new();
-        k.run(x, from, |t, s| seen.push((t, *s)));
+        k.run(x, from, |t, mut w| {
+            let s = w.stats();
+            if let Some(s) = s {
+                assert_eq!(
+                    (w.count(), w.nonzero(), w.len()),
+                    (s.count, s.nonzero, s.len)
+                );
+                seen.push((t, s));
+            }
+        });
         let expected: Vec<(usize, WindowStats)> = (from.max(1)..x.len())
             .filter_map(|t| naive(x, window, t).map(|s| (t, s)))
             .collect();
@@ -203,7 +269,8 @@ mod tests {
         // All-zero series: median, MAD and spread are 0, no non-zero period.
         check(&[0.0; 40], 26, 1);
         let mut k = TrailingWindow::new(26);
-        k.run(&[0.0; 40], 8, |_, s| {
+        k.run(&[0.0; 40], 8, |_, mut w| {
+            let s = w.stats().unwrap_or_else(|| panic!("zeros are values"));
             assert_eq!((s.median, s.mad, s.mean_ad, s.nonzero), (0.0, 0.0, 0.0, 0));
         });
         // A single non-zero week, seen inside the window then leaving it.
@@ -211,7 +278,7 @@ mod tests {
         x[10] = 500.0;
         check(&x, 26, 1);
         let mut nz = Vec::new();
-        TrailingWindow::new(26).run(&x, 1, |t, s| nz.push((t, s.nonzero)));
+        TrailingWindow::new(26).run(&x, 1, |t, w| nz.push((t, w.nonzero())));
         assert!(nz.iter().all(|&(t, n)| n == usize::from(t > 10 && t <= 36)));
         // Series shorter than the window, and shorter than `from`.
         check(&[3.0, 1.0, 2.0], 26, 1);
@@ -223,7 +290,11 @@ mod tests {
         let x = [f64::NAN, 2.0, f64::NAN, 4.0, f64::NAN, f64::NAN];
         check(&x, 3, 1);
         let mut seen = Vec::new();
-        TrailingWindow::new(3).run(&x, 1, |t, s| seen.push((t, s.len, s.count, s.median)));
+        TrailingWindow::new(3).run(&x, 1, |t, mut w| {
+            if let Some(s) = w.stats() {
+                seen.push((t, s.len, s.count, s.median));
+            }
+        });
         assert_eq!(
             seen,
             vec![

@@ -371,9 +371,9 @@ fn analyse_shard(cells: &[(CellKey, CellAgg)], names: &Names<'_>) -> ShardResult
     let mut entries: Vec<Entry> = Vec::new();
     let mut panel_entries: Vec<(u32, u32, f64)> = Vec::new();
     let mut keys: Vec<u64> = Vec::new();
+    let mut offsets: Vec<usize> = Vec::new();
     let mut row: Vec<f64> = Vec::new();
     let mut line_row: Vec<f64> = Vec::new();
-    let mut buf: Vec<f64> = Vec::new();
     let mut flags: Vec<SeriesFlag> = Vec::new();
     let mut start = 0;
     while start < cells.len() {
@@ -391,13 +391,16 @@ fn analyse_shard(cells: &[(CellKey, CellAgg)], names: &Names<'_>) -> ShardResult
             entries.sort_unstable_by_key(|e| (e.0, e.1));
             fold(&mut entries);
             keys.clear();
+            offsets.clear();
             panel_entries.clear();
-            for e in &entries {
+            for (i, e) in entries.iter().enumerate() {
                 if keys.last() != Some(&e.0) {
                     keys.push(e.0);
+                    offsets.push(i);
                 }
                 panel_entries.push(((keys.len() - 1) as u32, e.1, e.2.amount.value()));
             }
+            offsets.push(entries.len());
             if keys.is_empty() {
                 continue;
             }
@@ -408,11 +411,7 @@ fn analyse_shard(cells: &[(CellKey, CellAgg)], names: &Names<'_>) -> ShardResult
             } else {
                 out.sparse += 1;
             }
-            let series_of = |s: usize| {
-                let lo = entries.partition_point(|e| e.0 < keys[s]);
-                let hi = entries.partition_point(|e| e.0 <= keys[s]);
-                &entries[lo..hi]
-            };
+            let series_of = |s: usize| &entries[offsets[s]..offsets[s + 1]];
             let lines_into = |s: usize, out: &mut Vec<f64>| {
                 out.clear();
                 out.resize(grid.len, 0.0);
@@ -424,9 +423,12 @@ fn analyse_shard(cells: &[(CellKey, CellAgg)], names: &Names<'_>) -> ShardResult
                 // The panel's pooled spreads, the prior of short windows.
                 let mut spreads: (Vec<f64>, Vec<f64>) = (Vec::new(), Vec::new());
                 for s in 0..keys.len() {
+                    if !surge.may_judge(series_of(s).len()) {
+                        continue;
+                    }
                     panel.row_into(s, &mut row);
                     lines_into(s, &mut line_row);
-                    if let Some((a, n)) = surge.series_spread(&row, &line_row, &mut buf) {
+                    if let Some((a, n)) = surge.series_spread(&row, &line_row, &mut scratch) {
                         spreads.0.push(a);
                         spreads.1.push(n);
                     }
@@ -436,6 +438,11 @@ fn analyse_shard(cells: &[(CellKey, CellAgg)], names: &Names<'_>) -> ShardResult
                     lines: median_in_place(&mut spreads.1),
                 };
                 for (s, &key) in keys.iter().enumerate() {
+                    if !surge.may_judge(series_of(s).len()) {
+                        // Too few periods with a line to ever be judged: counted, not walked.
+                        surge.count_unwalked(grid.len, &mut out.counts);
+                        continue;
+                    }
                     panel.row_into(s, &mut row);
                     lines_into(s, &mut line_row);
                     flags.clear();

@@ -161,7 +161,21 @@ impl ColumnInterner {
             return map_strings_into(array, NO_SYMBOL, |s| syms.intern(s), out);
         };
         let values = dict.values();
-        if !self.dict.as_ref().is_some_and(|d| Arc::ptr_eq(d, values)) {
+        // The same dictionary, even behind a new `Arc` (the previous one is still held
+        // here, so its buffers cannot have been reused by another allocation).
+        let same = self.dict.as_ref().is_some_and(|d| {
+            Arc::ptr_eq(d, values)
+                || (d.len() == values.len() && {
+                    let (a, b) = (d.to_data(), values.to_data());
+                    a.buffers().len() == b.buffers().len()
+                        && a.buffers()
+                            .iter()
+                            .zip(b.buffers())
+                            .all(|(x, y)| x.as_ptr() == y.as_ptr())
+                        && a.offset() == b.offset()
+                })
+        });
+        if !same {
             map_strings_into(
                 values.as_ref(),
                 NO_SYMBOL,
@@ -244,6 +258,21 @@ pub struct UnitCells {
 }
 
 impl UnitCells {
+    /// Cells for a unit of `rows` lines. The hash map comes from the thread's pool: a
+    /// unit's map is as large as the unit, and allocating a fresh one per unit costs
+    /// more in page faults than the aggregation itself.
+    pub fn with_rows(rows: usize) -> UnitCells {
+        let mut cells = MAP_POOL
+            .with(|pool| pool.borrow_mut().take())
+            .unwrap_or_default();
+        cells.clear();
+        cells.reserve(rows / 2);
+        UnitCells {
+            cells,
+            ..Default::default()
+        }
+    }
+
     /// Add one batch of lines.
     pub fn add_batch(
         &mut self,
@@ -355,16 +384,20 @@ impl UnitCells {
         Ok(())
     }
 
-    /// Done with the unit: move the cells into shards (in key order) and drop the map.
+    /// Done with the unit: move the cells into shards and give the map back to the
+    /// thread's pool.
     pub fn finish(&mut self) {
-        let mut shards: Vec<Vec<(CellKey, CellAgg)>> = vec![Vec::new(); SHARDS];
+        let mut sizes = [0usize; SHARDS];
+        for k in self.cells.keys() {
+            sizes[shard_of(k.hs6)] += 1;
+        }
+        let mut shards: Vec<Vec<(CellKey, CellAgg)>> =
+            sizes.iter().map(|&n| Vec::with_capacity(n)).collect();
         for (k, a) in self.cells.drain() {
             shards[shard_of(k.hs6)].push((k, a));
         }
-        for s in &mut shards {
-            s.sort_unstable_by_key(|a| a.0);
-        }
-        self.cells = FxHashMap::default();
+        let map = std::mem::take(&mut self.cells);
+        MAP_POOL.with(|pool| *pool.borrow_mut() = Some(map));
         self.shards = shards;
         self.importer_col = ColumnInterner::default();
         self.office_col = ColumnInterner::default();
@@ -376,6 +409,12 @@ impl UnitCells {
     pub fn cell_count(&self) -> usize {
         self.shards.iter().map(Vec::len).sum()
     }
+}
+
+thread_local! {
+    /// One cell map per worker thread, reused from unit to unit.
+    static MAP_POOL: std::cell::RefCell<Option<FxHashMap<CellKey, CellAgg>>> =
+        const { std::cell::RefCell::new(None) };
 }
 
 /// The shard of an HS6.
@@ -390,9 +429,9 @@ pub struct MergedCells {
     /// Cells by shard, sorted by key, one entry per key.
     pub shards: Vec<Vec<(CellKey, CellAgg)>>,
     /// Importer names by global symbol.
-    pub importers: Symbols,
+    pub importers: SymbolTable,
     /// Office names by global symbol.
-    pub offices: Symbols,
+    pub offices: SymbolTable,
     /// Split-shipment candidate lines (global symbols), in unit order.
     pub split: Vec<SplitLine>,
     /// First and last acceptance date placed in a series.
@@ -414,19 +453,13 @@ pub fn merge(units: Vec<UnitCells>) -> MergedCells {
     let mut by_shard: Vec<Vec<Vec<(CellKey, CellAgg)>>> = (0..SHARDS)
         .map(|_| Vec::with_capacity(units.len()))
         .collect();
-    for mut u in units {
-        let imp: Vec<u32> = u
-            .importers
-            .names
-            .iter()
-            .map(|s| out.importers.intern(s))
-            .collect();
-        let off: Vec<u32> = u
-            .offices
-            .names
-            .iter()
-            .map(|s| out.offices.intern(s))
-            .collect();
+    let (importers, imp_remaps) =
+        SymbolTable::merge(&units.iter().map(|u| &u.importers).collect::<Vec<_>>());
+    let (offices, off_remaps) =
+        SymbolTable::merge(&units.iter().map(|u| &u.offices).collect::<Vec<_>>());
+    out.importers = importers;
+    out.offices = offices;
+    for ((mut u, imp), off) in units.into_iter().zip(imp_remaps).zip(off_remaps) {
         out.split.extend(u.split.iter().map(|l| SplitLine {
             importer: remap(&imp, l.importer),
             ..*l
@@ -461,18 +494,97 @@ pub fn merge(units: Vec<UnitCells>) -> MergedCells {
                 }));
             }
             all.sort_unstable_by_key(|a| a.0);
-            let mut folded: Vec<(CellKey, CellAgg)> = Vec::with_capacity(all.len());
-            for (k, a) in all {
-                match folded.last_mut() {
-                    Some((lk, la)) if *lk == k => la.add(&a),
-                    _ => folded.push((k, a)),
+            // Fold equal keys in place.
+            let mut w = 0;
+            for r in 0..all.len() {
+                if w > 0 && all[w - 1].0 == all[r].0 {
+                    let a = all[r].1;
+                    all[w - 1].1.add(&a);
+                } else {
+                    all[w] = all[r];
+                    w += 1;
                 }
             }
-            folded.shrink_to_fit();
-            folded
+            all.truncate(w);
+            all
         })
         .collect();
     out
+}
+
+/// Global symbols: strings spread over [`SHARDS`] tables by hash, so that the units'
+/// tables merge in parallel. A symbol is `index << 6 | shard`; within a shard, indices
+/// follow unit order, so they do not depend on the thread count.
+#[derive(Debug, Clone, Default)]
+pub struct SymbolTable {
+    shards: Vec<Symbols>,
+}
+
+impl SymbolTable {
+    /// The string of a symbol (empty for [`NO_SYMBOL`]).
+    pub fn name(&self, id: u32) -> &str {
+        if id == NO_SYMBOL {
+            return "";
+        }
+        self.shards
+            .get((id & 63) as usize)
+            .map_or("", |s| s.name(id >> 6))
+    }
+
+    /// Distinct strings.
+    pub fn len(&self) -> usize {
+        self.shards.iter().map(Symbols::len).sum()
+    }
+
+    /// Whether there is no string.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Merge the units' tables (in unit order); returns the table and, per unit, its
+    /// local symbol -> global symbol.
+    pub fn merge(units: &[&Symbols]) -> (SymbolTable, Vec<Vec<u32>>) {
+        use std::hash::{BuildHasher, BuildHasherDefault};
+        let hasher = BuildHasherDefault::<crate::kernels::hash::FxHasher>::default();
+        // Per unit, its local indices bucketed by shard.
+        let buckets: Vec<Vec<Vec<u32>>> = units
+            .par_iter()
+            .map(|t| {
+                let mut b: Vec<Vec<u32>> = vec![Vec::new(); SHARDS];
+                for (i, name) in t.names.iter().enumerate() {
+                    b[hasher.hash_one(&**name) as usize % SHARDS].push(i as u32);
+                }
+                b
+            })
+            .collect();
+        let shards: Vec<(Symbols, Vec<u32>)> = (0..SHARDS)
+            .into_par_iter()
+            .map(|s| {
+                let mut table = Symbols::default();
+                let mut ids = Vec::new();
+                for (u, t) in units.iter().enumerate() {
+                    for &i in &buckets[u][s] {
+                        let local = table.intern(&t.names[i as usize]);
+                        ids.push(local << 6 | s as u32);
+                    }
+                }
+                (table, ids)
+            })
+            .collect();
+        let mut remaps: Vec<Vec<u32>> = units.iter().map(|t| vec![NO_SYMBOL; t.len()]).collect();
+        for (s, (_, ids)) in shards.iter().enumerate() {
+            let mut next = ids.iter();
+            for (u, b) in buckets.iter().enumerate() {
+                for &i in &b[s] {
+                    remaps[u][i as usize] = next.next().copied().unwrap_or(NO_SYMBOL);
+                }
+            }
+        }
+        let table = SymbolTable {
+            shards: shards.into_iter().map(|(t, _)| t).collect(),
+        };
+        (table, remaps)
+    }
 }
 
 fn remap(table: &[u32], sym: u32) -> u32 {
@@ -550,16 +662,18 @@ mod tests {
                 )
             })
             .collect();
-        // Global symbols in first-appearance order: B=0, A=1, C=2; null importer last.
+        let mut cells = cells;
+        cells.sort_by(|a, b| a.0.cmp(&b.0));
         assert_eq!(
             cells,
             vec![
-                ("B".into(), 1.0, 1),
+                (String::new(), 0.0, 1),
                 ("A".into(), 6.0, 2),
+                ("B".into(), 1.0, 1),
                 ("C".into(), 0.0, 1),
-                (String::new(), 0.0, 1)
             ]
         );
+        assert_eq!(m.importers.len(), 3);
         assert_eq!(m.lines_used, 5);
         assert_eq!(m.without_measure, 2);
     }
