@@ -12,6 +12,8 @@
 //!   [`ScanOutput`] (sorted [`report::Finding`]s and a [`report::Summary`]).
 //! - [`detect`]: the detectors (one per file) and their registry.
 //! - [`Error`]: one error type, split by who is at fault.
+//! - [`eval`]: scores a scan's findings against ground-truth labels (precision and
+//!   recall at inspection rates, AUC-PR, recall per anomaly type, series matches).
 //!
 //! ```no_run
 //! use tradescan::{Config, Engine, NoProgress};
@@ -32,6 +34,7 @@ pub mod baseline;
 pub mod config;
 pub mod detect;
 pub mod error;
+pub mod eval;
 pub mod inspect;
 pub mod kernels;
 mod output;
