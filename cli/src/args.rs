@@ -32,6 +32,8 @@ pub enum Command {
     Generate(GenerateArgs),
     /// Show files, row groups, rows, date range and the schema check of the inputs.
     Inspect(InspectArgs),
+    /// Score a scan's findings against ground-truth labels.
+    Eval(EvalArgs),
     /// List the detectors.
     Detectors,
 }
@@ -116,6 +118,25 @@ pub struct InspectArgs {
     #[arg(required = true, value_name = "INPUT")]
     pub inputs: Vec<PathBuf>,
     /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `tradescan eval`.
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// Scan output folder (findings.parquet|csv|jsonl and summary.json), or a findings file.
+    #[arg(long, value_name = "DIR")]
+    pub findings: PathBuf,
+    /// Labels: a folder with lines.csv and/or series.csv (the generator's `_labels/`), or
+    /// one CSV file (`declaration_id,line_no,label`, or series labels).
+    #[arg(long, value_name = "PATH")]
+    pub labels: PathBuf,
+    /// Number of lines scanned, the base of the inspection rates (default: `rows_total`
+    /// of summary.json).
+    #[arg(long, value_name = "N")]
+    pub lines: Option<u64>,
+    /// Print JSON instead of tables.
     #[arg(long)]
     pub json: bool,
 }

@@ -9,7 +9,9 @@ use tradescan::report::{Finding, Format};
 use tradescan::{Config, Engine, OutputOptions, ScanOutput};
 use tradescan_datasets::generate::{GeneratorConfig, generate};
 
-use crate::args::{Cli, Command, DemoArgs, GenerateArgs, InspectArgs, ScanArgs, ScanOptions};
+use crate::args::{
+    Cli, Command, DemoArgs, EvalArgs, GenerateArgs, InspectArgs, ScanArgs, ScanOptions,
+};
 use crate::progress::Bar;
 
 /// Run one command; `Ok` carries the exit code.
@@ -26,6 +28,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Demo(args) => demo(args, config, cli.quiet),
         Command::Generate(args) => generate_cmd(args),
         Command::Inspect(args) => inspect(args, &config),
+        Command::Eval(args) => eval(args),
         Command::Detectors => {
             for d in DetectorKind::ALL {
                 println!("{:<4} {:<14} {}", d.id(), d.name(), d.summary());
@@ -260,6 +263,21 @@ fn inspect(args: InspectArgs, config: &Config) -> Result<ExitCode> {
             bad.len(),
             reports.len()
         );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn eval(args: EvalArgs) -> Result<ExitCode> {
+    let report = tradescan::eval::evaluate_paths(&tradescan::eval::EvalOptions {
+        findings: args.findings,
+        labels: args.labels,
+        lines: args.lines,
+    })?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        tradescan::eval::write_text(&report, &mut std::io::stdout().lock())
+            .context("writing to stdout")?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -78,6 +78,37 @@ pub enum Error {
         message: String,
     },
 
+    /// A scan output given to `eval` (findings file, `summary.json`) is missing a part
+    /// or is malformed.
+    #[error("{path}{}: {message}", line_suffix(.line))]
+    BadScanOutput {
+        /// The findings file, `summary.json`, or the output folder.
+        path: PathBuf,
+        /// 1-based line in a text file, where one can be named.
+        line: Option<u64>,
+        /// What is wrong.
+        message: String,
+    },
+    /// A labels path given to `eval` does not exist, or is a folder with neither
+    /// `lines.csv` nor `series.csv`.
+    #[error(
+        "labels not found: {path} (expected a labels CSV file, or a folder with lines.csv and/or series.csv)"
+    )]
+    NoLabels {
+        /// The labels path.
+        path: PathBuf,
+    },
+    /// A labels file is malformed.
+    #[error("labels {path}: line {line}: {message}")]
+    BadLabels {
+        /// The labels file.
+        path: PathBuf,
+        /// 1-based line in the file (the header is usually line 1).
+        line: u64,
+        /// What is wrong.
+        message: String,
+    },
+
     // ---- the user's configuration ----------------------------------------------------
     /// The configuration file is unreadable or invalid.
     #[error("{}{message}", config_prefix(.path))]
@@ -138,7 +169,10 @@ impl Error {
             | Error::NotParquet { .. }
             | Error::MissingColumn { .. }
             | Error::WrongType { .. }
-            | Error::CorruptData { .. } => Blame::InputData,
+            | Error::CorruptData { .. }
+            | Error::BadScanOutput { .. }
+            | Error::NoLabels { .. }
+            | Error::BadLabels { .. } => Blame::InputData,
             Error::Config { .. } => Blame::Configuration,
             Error::Io { .. } | Error::Write { .. } => Blame::Io,
             Error::Internal(_) => Blame::Internal,
@@ -179,4 +213,8 @@ fn column_suffix(column: &Option<String>) -> String {
         .as_ref()
         .map(|c| format!(", column `{c}`"))
         .unwrap_or_default()
+}
+
+fn line_suffix(line: &Option<u64>) -> String {
+    line.map(|l| format!(": line {l}")).unwrap_or_default()
 }

@@ -14,6 +14,8 @@
 //! - [`detect`]: the detectors (one per file) and their registry.
 //! - [`volume`]: the series panels the volume detectors judge.
 //! - [`Error`]: one error type, split by who is at fault.
+//! - [`eval`]: scores a scan's findings against ground-truth labels (precision and
+//!   recall at inspection rates, AUC-PR, recall per anomaly type, series matches).
 //!
 //! ```no_run
 //! use tradescan::{Config, Engine, NoProgress};
@@ -34,6 +36,7 @@ pub mod baseline;
 pub mod config;
 pub mod detect;
 pub mod error;
+pub mod eval;
 pub mod inspect;
 pub mod kernels;
 mod output;
