@@ -4,7 +4,7 @@
 //! column, a corrupt page, a bad configuration) stop the run with exit code 2, one
 //! message on stderr naming the file (and column), no panic, and nothing in `--out`.
 //! Row-level problems (zero or missing quantities, NaN, unparseable codes, ...) never
-//! stop a run: each line is counted in `summary.json` under its reason.
+//! stop a run: each line is counted in `manifest.json` under its reason.
 
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
@@ -615,7 +615,7 @@ fn row_level_garbage_is_counted_never_fatal() {
         assert!(!err.contains("panicked"), "{err}");
         assert!(out.join("findings.csv").exists());
         let s: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+            serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
         assert_eq!(s["rows_total"], rows.len());
         assert_eq!(s["rows_read"], rows.len());
         let got: BTreeMap<String, u64> = serde_json::from_value(s["rows_skipped"].clone()).unwrap();
@@ -672,7 +672,7 @@ fn row_accounting_adds_up_for_every_detector_selection() {
         let o = run(scan_args(None, &[&file], &out, &["--detectors", detectors]));
         assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
         let s: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+            serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
         let skipped: u64 = s["rows_skipped"]
             .as_object()
             .unwrap()

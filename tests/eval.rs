@@ -117,7 +117,7 @@ fn write_scan_output(dir: &Path) {
     .unwrap();
     write_parquet(&dir.join("out/findings.parquet"), &[batch], None);
     std::fs::write(
-        dir.join("out/summary.json"),
+        dir.join("out/manifest.json"),
         r#"{"tool": "tradescan test", "rows_total": 40, "rows_read": 40}"#,
     )
     .unwrap();
@@ -165,7 +165,7 @@ fn eval_scores_a_scan_output_by_hand() {
     write_scan_output(tmp.path());
     let r = eval_json(tmp.path());
     assert_eq!(r["lines_total"], 40);
-    assert_eq!(r["lines_total_source"], "summary.json");
+    assert_eq!(r["lines_total_source"], "manifest.json");
     assert_eq!(
         (r["line_findings"].clone(), r["series_findings"].clone()),
         (5.into(), 2.into())
@@ -299,8 +299,8 @@ fn eval_reports_bad_labels_clearly() {
         "{err}"
     );
 
-    // A findings folder without summary.json needs --lines.
-    std::fs::remove_file(tmp.path().join("out/summary.json")).unwrap();
+    // A findings folder without manifest.json needs --lines.
+    std::fs::remove_file(tmp.path().join("out/manifest.json")).unwrap();
     let o = eval(&tmp.path().join("labels"));
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("--lines"), "{}", stderr(&o));

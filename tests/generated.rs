@@ -224,7 +224,7 @@ fn scan_finds_planted_price_anomalies() {
 
     // The run record adds up.
     let summary: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(summary["rows_read"], rows);
     let series: u64 = summary["findings_by_series_key"]
         .as_object()
@@ -316,7 +316,7 @@ fn demo_runs_and_prints_explained_findings() {
     assert!(out.contains("findings:"), "{out}");
     assert!(out.contains("is ") && out.contains("the median"), "{out}");
     assert!(tmp.path().join("out/findings.parquet").exists());
-    assert!(tmp.path().join("out/summary.json").exists());
+    assert!(tmp.path().join("out/manifest.json").exists());
 }
 
 #[test]
@@ -345,7 +345,7 @@ fn date_window_prunes_row_groups_by_statistics() {
     ));
     assert!(o.status.success(), "{}", stderr(&o));
     let s: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
     let total_groups = s["row_groups"].as_u64().unwrap();
     assert_eq!(
         s["row_groups_pruned"].as_u64().unwrap(),

@@ -616,7 +616,7 @@ fn scan(inputs: &[&Path], out: &Path, config: Option<&Path>, extra: &[&str]) -> 
 }
 
 fn summary(out: &Path) -> serde_json::Value {
-    serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap()
+    serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap()
 }
 
 /// Read a findings CSV with the product's findings schema.

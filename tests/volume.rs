@@ -108,7 +108,7 @@ fn scan_finds_planted_volume_anomalies() {
     eprintln!("other series flagged (detector, series key): {others:?}");
 
     let summary: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
     let v = &summary["volume"];
     assert_eq!(
         v["lines_used"], rows,
@@ -209,7 +209,7 @@ fn split_shipments_under_a_threshold_are_found() {
         )]
     );
     let summary: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
     // SPLITTER 4 + PAIR 2 + SPREAD 3 lines sit in the band under the threshold.
     assert_eq!(summary["volume"]["split_candidate_lines"], 9);
 
@@ -223,7 +223,7 @@ fn split_shipments_under_a_threshold_are_found() {
     ));
     assert!(o.status.success(), "{}", stderr(&o));
     let summary: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out2.join("summary.json")).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(out2.join("manifest.json")).unwrap()).unwrap();
     assert!(
         summary["volume"]["notes"][0]
             .as_str()
@@ -249,7 +249,7 @@ fn volume_pass_is_off_without_volume_detectors() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(series_findings(&out.join("findings.parquet")).is_empty());
     let summary: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
     assert!(summary.get("volume").is_none());
     // A volume detector listed as a price detector is a configuration error.
     let config = tmp.path().join("bad.toml");

@@ -36,6 +36,8 @@ pub enum Command {
     Eval(EvalArgs),
     /// List the detectors.
     Detectors,
+    /// List the watch families: shipped lists and the config's own, with code counts.
+    Watchlists(WatchlistsArgs),
 }
 
 /// Options shared by commands that scan.
@@ -53,6 +55,18 @@ pub struct ScanOptions {
     /// Rows per decoded batch.
     #[arg(long, value_name = "ROWS")]
     pub batch_size: Option<usize>,
+    /// Judge only lines and series in these watch families, comma-separated (see
+    /// `tradescan watchlists`).
+    #[arg(long, value_delimiter = ',', value_name = "FAMILIES")]
+    pub watch: Option<Vec<String>>,
+}
+
+/// `tradescan watchlists`.
+#[derive(Debug, Args)]
+pub struct WatchlistsArgs {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `tradescan scan`.
@@ -61,12 +75,33 @@ pub struct ScanArgs {
     /// Parquet files or folders (searched recursively).
     #[arg(required = true, value_name = "INPUT")]
     pub inputs: Vec<PathBuf>,
-    /// Output folder for findings and summary.json.
+    /// Output folder for findings and manifest.json.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
     /// Findings format.
     #[arg(long, default_value = "parquet", value_parser = ["parquet", "csv", "jsonl"])]
     pub format: String,
+    /// Leave out unreadable or corrupt input files (listed in manifest.json) instead of
+    /// failing; the exit code is then 3.
+    #[arg(long)]
+    pub keep_going: bool,
+    /// Keep the findings of the N highest-risk lines or series (risk: the highest score
+    /// of their findings).
+    #[arg(long, value_name = "N")]
+    pub budget: Option<usize>,
+    /// Apply `--budget` per customs office.
+    #[arg(long, value_name = "FIELD", value_parser = ["office"], requires = "budget")]
+    pub budget_per: Option<String>,
+    /// Add a random sample of lines without a finding (share RATE, 0 to 1), marked
+    /// `random-audit`, to measure hit rates without selection bias.
+    #[arg(long, value_name = "RATE")]
+    pub random_audit: Option<f64>,
+    /// Seed of `--random-audit`.
+    #[arg(long, value_name = "S", default_value_t = 0)]
+    pub seed: u64,
+    /// Exit with code 1 when there are at least N findings (default 1), like grep.
+    #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "1")]
+    pub fail_on_findings: Option<u64>,
     #[command(flatten)]
     pub scan: ScanOptions,
 }
@@ -125,7 +160,7 @@ pub struct InspectArgs {
 /// `tradescan eval`.
 #[derive(Debug, Args)]
 pub struct EvalArgs {
-    /// Scan output folder (findings.parquet|csv|jsonl and summary.json), or a findings file.
+    /// Scan output folder (findings.parquet|csv|jsonl and manifest.json), or a findings file.
     #[arg(long, value_name = "DIR")]
     pub findings: PathBuf,
     /// Labels: a folder with lines.csv and/or series.csv (the generator's `_labels/`), or
@@ -133,7 +168,7 @@ pub struct EvalArgs {
     #[arg(long, value_name = "PATH")]
     pub labels: PathBuf,
     /// Number of lines scanned, the base of the inspection rates (default: `rows_total`
-    /// of summary.json).
+    /// of manifest.json).
     #[arg(long, value_name = "N")]
     pub lines: Option<u64>,
     /// Print JSON instead of tables.

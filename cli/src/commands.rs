@@ -11,6 +11,7 @@ use tradescan_datasets::generate::{GeneratorConfig, generate};
 
 use crate::args::{
     Cli, Command, DemoArgs, EvalArgs, GenerateArgs, InspectArgs, ScanArgs, ScanOptions,
+    WatchlistsArgs,
 };
 use crate::progress::Bar;
 
@@ -29,6 +30,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Generate(args) => generate_cmd(args),
         Command::Inspect(args) => inspect(args, &config),
         Command::Eval(args) => eval(args),
+        Command::Watchlists(args) => watchlists(&args, &config),
         Command::Detectors => {
             for d in DetectorKind::ALL {
                 println!("{:<4} {:<14} {}", d.id(), d.name(), d.summary());
@@ -51,11 +53,51 @@ fn apply(config: &mut Config, opts: ScanOptions) -> Result<()> {
     if let Some(b) = opts.batch_size {
         config.scan.batch_size = b;
     }
+    if let Some(w) = opts.watch {
+        config.watch.only = w;
+    }
     Ok(())
+}
+
+fn watchlists(args: &WatchlistsArgs, config: &Config) -> Result<ExitCode> {
+    let index = tradescan::watch::WatchIndex::with_lists(&config.watch.lists)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(index.lists())?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{:<22} {:>8}  {:<10} source",
+        "family", "prefixes", "edition"
+    );
+    for list in index.lists() {
+        for (family, n) in &list.families {
+            let edition: String = list.edition.chars().take(10).collect();
+            println!("{family:<22} {n:>8}  {edition:<10} {}", list.source);
+        }
+    }
+    println!(
+        "\nA line in a watched family is a reason for a closer look, never proof that the \
+         goods are controlled."
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn scan(args: ScanArgs, mut config: Config, quiet: bool) -> Result<ExitCode> {
     apply(&mut config, args.scan)?;
+    if args.keep_going {
+        config.scan.keep_going = true;
+    }
+    if let Some(n) = args.budget {
+        config.selection.budget = n;
+    }
+    if args.budget_per.is_some() {
+        config.selection.budget_per = Some(tradescan::config::BudgetPer::Office);
+    }
+    if let Some(rate) = args.random_audit {
+        config.selection.random_audit = rate;
+        config.selection.seed = args.seed;
+    }
+    config.validate()?;
     let format = Format::parse(&args.format)?;
     let engine = Engine::new(config)?;
     let out = engine.scan(&args.inputs, &Bar::new(quiet))?;
@@ -70,7 +112,23 @@ fn scan(args: ScanArgs, mut config: Config, quiet: bool) -> Result<ExitCode> {
         "{}",
         one_line_summary(&out, &args.out.join(format.file_name()))
     );
-    Ok(ExitCode::SUCCESS)
+    Ok(exit_code(&out, args.fail_on_findings))
+}
+
+/// 3 when inputs were left out (`--keep-going`), else 1 when the findings reach the
+/// `--fail-on-findings` threshold, else 0.
+fn exit_code(out: &ScanOutput, fail_on: Option<u64>) -> ExitCode {
+    let s = &out.summary;
+    if !s.inputs_skipped.is_empty() {
+        for f in &s.inputs_skipped {
+            eprintln!("tradescan: skipped {}: {}", f.path, f.error);
+        }
+        return ExitCode::from(3);
+    }
+    if fail_on.is_some_and(|n| s.findings >= n) {
+        return ExitCode::from(1);
+    }
+    ExitCode::SUCCESS
 }
 
 fn one_line_summary(out: &ScanOutput, path: &Path) -> String {

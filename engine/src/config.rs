@@ -58,6 +58,10 @@ pub struct Config {
     pub price: PriceConfig,
     /// Volume-anomaly options.
     pub volume: VolumeConfig,
+    /// Watch families: users' lists and a restriction.
+    pub watch: WatchConfig,
+    /// Inspection budget and random audit.
+    pub selection: SelectionConfig,
     /// Per-detector parameters, keyed by detector name.
     pub detectors: DetectorConfigs,
 }
@@ -74,6 +78,9 @@ pub struct ScanConfig {
     pub from: Option<String>,
     /// Last acceptance date to include (`YYYY-MM-DD`, inclusive).
     pub to: Option<String>,
+    /// Leave out unreadable or corrupt input files (listed in the run record) instead
+    /// of failing the run.
+    pub keep_going: bool,
 }
 
 impl Default for ScanConfig {
@@ -83,8 +90,45 @@ impl Default for ScanConfig {
             batch_size: 65_536,
             from: None,
             to: None,
+            keep_going: false,
         }
     }
+}
+
+/// `[selection]`: which findings a run keeps (`--budget`, `--random-audit`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SelectionConfig {
+    /// Keep the findings of the `budget` highest-risk items (lines or series); 0 keeps
+    /// everything.
+    pub budget: usize,
+    /// Apply the budget per value of this field (`office`), not overall.
+    pub budget_per: Option<BudgetPer>,
+    /// Share of the lines without a finding drawn at random and reported as
+    /// `random-audit` (0 to 1).
+    pub random_audit: f64,
+    /// Seed of the random audit.
+    pub seed: u64,
+}
+
+/// What a per-group budget is split by.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum BudgetPer {
+    /// The customs office of the line (or of the series).
+    Office,
+}
+
+/// `[watch]`: watch families beyond the shipped ones, and a restriction.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct WatchConfig {
+    /// Users' lists: CSV files with the columns `family`, `hs_prefix` (and optionally
+    /// `description`). Relative paths are relative to the config file.
+    pub lists: Vec<PathBuf>,
+    /// Judge only lines and series in these families (`--watch`); empty: everything.
+    /// Other lines still count in the comparison groups.
+    pub only: Vec<String>,
 }
 
 /// Which denominator a unit value uses.
@@ -142,13 +186,20 @@ impl Config {
     /// Read and validate a TOML config file.
     pub fn from_file(path: &Path) -> Result<Config> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        Self::from_toml(&text).map_err(|e| match e {
+        let mut config = Self::from_toml(&text).map_err(|e| match e {
             Error::Config { message, .. } => Error::Config {
                 path: Some(path.to_path_buf()),
                 message,
             },
             other => other,
-        })
+        })?;
+        let base = path.parent().unwrap_or_else(|| Path::new("."));
+        for list in &mut config.watch.lists {
+            if list.is_relative() {
+                *list = base.join(&*list);
+            }
+        }
+        Ok(config)
     }
 
     /// Parse and validate TOML text.
@@ -173,6 +224,12 @@ impl Config {
         let volume = self.volume_detector_kinds()?;
         self.volume.series_kinds()?;
         self.detectors.validate()?;
+        let rate = self.selection.random_audit;
+        if !(rate.is_finite() && (0.0..=1.0).contains(&rate)) {
+            return Err(Error::config(format!(
+                "selection.random_audit (--random-audit) must be between 0 and 1, got {rate}"
+            )));
+        }
         if volume.contains(&DetectorKind::SplitShipment)
             && self.volume.measure == VolumeMeasure::Lines
             && !self.detectors.split_shipment.thresholds.is_empty()

@@ -78,11 +78,11 @@ pub enum Error {
         message: String,
     },
 
-    /// A scan output given to `eval` (findings file, `summary.json`) is missing a part
+    /// A scan output given to `eval` (findings file, `manifest.json`) is missing a part
     /// or is malformed.
     #[error("{path}{}: {message}", line_suffix(.line))]
     BadScanOutput {
-        /// The findings file, `summary.json`, or the output folder.
+        /// The findings file, `manifest.json`, or the output folder.
         path: PathBuf,
         /// 1-based line in a text file, where one can be named.
         line: Option<u64>,
@@ -177,6 +177,18 @@ impl Error {
             Error::Io { .. } | Error::Write { .. } => Blame::Io,
             Error::Internal(_) => Blame::Internal,
         }
+    }
+}
+
+impl Error {
+    /// Whether `--keep-going` may leave the input concerned out and go on: bad input
+    /// data, or a read the operating system refused.
+    pub fn skippable(&self) -> bool {
+        matches!(self.blame(), Blame::InputData | Blame::Io)
+            && !matches!(
+                self,
+                Error::Write { .. } | Error::NoInputFiles { .. } | Error::InputNotFound { .. }
+            )
     }
 }
 

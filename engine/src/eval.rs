@@ -1,6 +1,6 @@
 //! `tradescan eval`: score a scan's findings against ground truth.
 //!
-//! Inputs are a scan output (`findings.parquet`, `.csv` or `.jsonl`, and `summary.json`
+//! Inputs are a scan output (`findings.parquet`, `.csv` or `.jsonl`, and `manifest.json`
 //! for the number of lines) and labels: the generator's `_labels/` folder, or any CSV of
 //! line outcomes with the columns `declaration_id`, `line_no`, `label` (real inspection
 //! results work the same way). [`evaluate_paths`] reads them and calls [`evaluate`],
@@ -20,7 +20,7 @@
 //!   then `line_no` ascending (null line first), so the result never depends on file
 //!   order.
 //! - **Inspection rates** 1%, 5% and 10% of `N`, the number of lines scanned
-//!   (`rows_total` in `summary.json`, or `--lines`): `k = ceil(rate * N)`, computed in
+//!   (`rows_total` in `manifest.json`, or `--lines`): `k = ceil(rate * N)`, computed in
 //!   integers. The *inspected* lines are the top `k` of the ranking, or all flagged lines
 //!   when fewer are flagged.
 //! - **precision@rate** = positives among inspected / inspected; null (`-` in the table)
@@ -82,12 +82,12 @@ pub const RATES_PERCENT: [u64; 3] = [1, 5, 10];
 /// What `tradescan eval` reads.
 #[derive(Debug, Clone)]
 pub struct EvalOptions {
-    /// A scan output folder (`findings.parquet|csv|jsonl` and `summary.json`), or a
-    /// findings file (then `summary.json` is looked for beside it).
+    /// A scan output folder (`findings.parquet|csv|jsonl` and `manifest.json`), or a
+    /// findings file (then `manifest.json` is looked for beside it).
     pub findings: PathBuf,
     /// A labels folder (`lines.csv` and/or `series.csv`) or one labels CSV file.
     pub labels: PathBuf,
-    /// Number of lines scanned; overrides `rows_total` of `summary.json`.
+    /// Number of lines scanned; overrides `rows_total` of `manifest.json`.
     pub lines: Option<u64>,
 }
 
@@ -188,7 +188,7 @@ pub struct EvalReport {
     pub label_files: Vec<String>,
     /// Lines scanned, `N`.
     pub lines_total: u64,
-    /// Where `N` came from: `summary.json`, `--lines`, or `argument` (a direct call of
+    /// Where `N` came from: `manifest.json`, `--lines`, or `argument` (a direct call of
     /// [`evaluate`]).
     pub lines_total_source: String,
     /// Line findings read.
@@ -331,8 +331,8 @@ pub fn evaluate_paths(opts: &EvalOptions) -> Result<EvalReport> {
                 .map(|p| p.to_path_buf())
                 .unwrap_or_default();
             (
-                read_rows_total(&dir.join("summary.json"))?,
-                "summary.json".to_string(),
+                read_rows_total(&dir.join("manifest.json"))?,
+                "manifest.json".to_string(),
             )
         }
     };
@@ -1222,6 +1222,7 @@ mod tests {
             importer_id: Some("IM1".into()),
             origin: None,
             hs_code: "3004900000".into(),
+            hs6: "300490".into(),
             unit: None,
             quantity: None,
             net_mass_kg: None,
@@ -1229,9 +1230,9 @@ mod tests {
             measure: "value_per_kg",
             observed: 1.0,
             baseline_median: 1.0,
-            baseline_mad: 0.1,
-            baseline_q1: 1.0,
-            baseline_q3: 1.0,
+            baseline_mad: Some(0.1),
+            baseline_q1: Some(1.0),
+            baseline_q3: Some(1.0),
             group_level: "hs6+unit".into(),
             group_key: "k".into(),
             group_size: 30,
@@ -1239,6 +1240,10 @@ mod tests {
             direction: "low",
             value_gap: None,
             watch_family: None,
+            series_key: None,
+            period_start: None,
+            period: None,
+            history_len: None,
             explanation: "a, \"quoted\" sentence".into(),
             locator: (0, 0),
         };

@@ -45,6 +45,7 @@ pub mod price;
 pub mod report;
 pub mod scan;
 pub mod schema;
+pub mod select;
 pub mod volume;
 pub mod watch;
 

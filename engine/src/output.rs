@@ -1,25 +1,53 @@
 //! Writing a scan's outputs to its folder, atomically.
 
-use crate::config::OutputOptions;
-use crate::error::{Error, Result};
-use crate::pipeline::ScanOutput;
 use std::io::Write;
 
-use crate::report::{write_atomic, write_findings};
+use crate::config::OutputOptions;
+use crate::error::{Error, Result};
+use crate::kernels::hash::file_fingerprint;
+use crate::pipeline::ScanOutput;
+use crate::report::{OutputRecord, commit, discard, stage, write_findings};
 
-/// Write `findings.<format>` and `summary.json` into `opts.dir` (created if missing).
-/// Each file is written atomically; the findings file is written first, so a
-/// `summary.json` beside it always describes it.
+/// Write `findings.<format>` and `manifest.json` into `opts.dir` (created if missing).
+///
+/// Both files are first written completely to temporary names and synced; only then
+/// are they renamed into place, findings first. A run that fails or is killed before
+/// that leaves the previous outputs untouched (and no temporary file on failure). The
+/// manifest records the findings file's fingerprint, so a reader can tell the two
+/// belong together.
 pub fn write_scan_output(out: &ScanOutput, opts: &OutputOptions) -> Result<()> {
     std::fs::create_dir_all(&opts.dir).map_err(|e| Error::io(&opts.dir, e))?;
-    let findings = opts.dir.join(opts.format.file_name());
-    write_atomic(&findings, |w| write_findings(&out.findings, opts.format, w))?;
-    let summary = opts.dir.join("summary.json");
-    write_atomic(&summary, |w| {
-        serde_json::to_writer_pretty(&mut *w, &out.summary).map_err(|e| Error::Write {
-            path: summary.clone(),
+    let findings_path = opts.dir.join(opts.format.file_name());
+    let findings = stage(&findings_path, |w| {
+        write_findings(&out.findings, opts.format, w)
+    })?;
+    let mut manifest = out.summary.clone();
+    let fingerprint = match file_fingerprint(findings.tmp()) {
+        Ok(f) => f,
+        Err(e) => {
+            let err = Error::io(findings.tmp(), e);
+            discard(vec![findings]);
+            return Err(err);
+        }
+    };
+    manifest.outputs = vec![OutputRecord {
+        file: opts.format.file_name().to_string(),
+        rows: out.findings.len() as u64,
+        fingerprint,
+    }];
+    let manifest_path = opts.dir.join("manifest.json");
+    let staged_manifest = stage(&manifest_path, |w| {
+        serde_json::to_writer_pretty(&mut *w, &manifest).map_err(|e| Error::Write {
+            path: manifest_path.clone(),
             message: e.to_string(),
         })?;
-        w.write_all(b"\n").map_err(|e| Error::io(&summary, e))
-    })
+        w.write_all(b"\n").map_err(|e| Error::io(&manifest_path, e))
+    });
+    match staged_manifest {
+        Ok(m) => commit(vec![findings, m]),
+        Err(e) => {
+            discard(vec![findings]);
+            Err(e)
+        }
+    }
 }

@@ -16,10 +16,11 @@ use crate::detect::{Detector, DetectorKind, Judgement, Measure};
 use crate::error::{Error, Result};
 use crate::kernels::arrow_edge::{NULL_DATE, date_days, f64_values, i64_values, strings};
 use crate::kernels::hash::FxHashMap;
+use crate::kernels::hash::{file_fingerprint, fingerprint};
 use crate::kernels::order_stats::OrderStats;
 use crate::kernels::unit_value::{Basis, SkipReason};
 use crate::price::{MeasureOptions, Note, UnitMeasures, measure_unit};
-use crate::report::{Finding, IssueExample, Summary, sig};
+use crate::report::{Finding, InputRecord, IssueExample, Summary, sig};
 use crate::scan::{ScanPlan, column_error, discover, plan, read_unit};
 use crate::schema::Col;
 use crate::volume::analyse;
@@ -71,6 +72,8 @@ impl Engine {
     /// (0: one per core).
     pub fn new(config: Config) -> Result<Engine> {
         config.validate()?;
+        let watch = WatchIndex::with_lists(&config.watch.lists)?;
+        watch.mask_of_names(&config.watch.only, "watch.only (--watch)")?;
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(config.scan.threads)
             .thread_name(|i| format!("tradescan-{i}"))
@@ -79,8 +82,13 @@ impl Engine {
         Ok(Engine {
             config,
             pool,
-            watch: WatchIndex::shipped(),
+            watch,
         })
+    }
+
+    /// The watch families in force (shipped and users' lists).
+    pub fn watch(&self) -> &WatchIndex {
+        &self.watch
     }
 
     /// The configuration in force.
@@ -101,6 +109,7 @@ impl Engine {
             &self.config.mapping()?,
             self.config.date_window()?,
             &self.pool,
+            self.config.scan.keep_going,
         )
     }
 
@@ -108,7 +117,7 @@ impl Engine {
     pub fn scan(&self, inputs: &[PathBuf], progress: &dyn Progress) -> Result<ScanOutput> {
         let t0 = Instant::now();
         let mut timings = BTreeMap::new();
-        let plan = self.plan(inputs)?;
+        let mut plan = self.plan(inputs)?;
         lap(&mut timings, "plan", t0);
 
         let levels = self.config.levels()?;
@@ -130,7 +139,7 @@ impl Engine {
         // Pass 1: per-line keys and measures, in parallel per unit.
         let t = Instant::now();
         progress.stage("reading", plan.rows());
-        let mut units: Vec<UnitMeasures> = self.pool.install(|| {
+        let measured: Vec<Result<UnitMeasures>> = self.pool.install(|| {
             plan.units
                 .par_iter()
                 .map(|u| {
@@ -138,9 +147,30 @@ impl Engine {
                     progress.advance(u.rows);
                     m
                 })
-                .collect::<Result<Vec<_>>>()
-        })?;
+                .collect()
+        });
         progress.finish();
+        let mut units = Vec::with_capacity(measured.len());
+        let mut failed = Vec::new();
+        for (ui, m) in measured.into_iter().enumerate() {
+            match m {
+                Ok(m) => units.push(m),
+                Err(e) if self.config.scan.keep_going && e.skippable() => {
+                    failed.push((plan.units[ui].file, e.to_string()));
+                    units.push(UnitMeasures::default());
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        if !failed.is_empty() {
+            // Every unit of a failed file goes: the file is skipped whole.
+            let keep = plan.drop_files(&failed);
+            let mut i = 0;
+            units.retain(|_| {
+                i += 1;
+                keep[i - 1]
+            });
+        }
         lap(&mut timings, "measure", t);
 
         // Volume: merge the units' cells (in unit order) and run the volume detectors.
@@ -191,15 +221,31 @@ impl Engine {
 
         // Pass 2: score every line.
         let t = Instant::now();
+        let restrict = self
+            .watch
+            .mask_of_names(&self.config.watch.only, "watch.only")?;
+        let watched: Option<Vec<bool>> = (restrict != 0).then(|| {
+            keys.iter()
+                .map(|k| self.watch.mask_of(k.hs) & restrict != 0)
+                .collect()
+        });
         let ctx = ScoreContext {
             detectors: &detectors,
             levels: &levels,
             uv: &uv,
             kg: kg.as_ref(),
+            watched: watched.as_deref(),
         };
         let scored: Vec<UnitScore> = self
             .pool
             .install(|| units.par_iter().map(|u| ctx.score_unit(u)).collect());
+        let mut scored = scored;
+        let audit = &self.config.selection;
+        if audit.random_audit > 0.0 {
+            for (ui, (sc, u)) in scored.iter_mut().zip(&units).enumerate() {
+                sc.audit = draw_audit(sc, u, ui, audit.random_audit, audit.seed);
+            }
+        }
         // The per-line measures are judged; only the group ids are needed from here on.
         for u in &mut units {
             u.release_measures();
@@ -213,7 +259,7 @@ impl Engine {
             scored
                 .par_iter()
                 .enumerate()
-                .filter(|(_, s)| !s.flags.is_empty())
+                .filter(|(_, s)| !s.flags.is_empty() || !s.audit.is_empty())
                 .map(|(ui, s)| self.details(&plan, ui, s, &units[ui], &keys, &ctx, batch_size))
                 .collect::<Result<Vec<Vec<Finding>>>>()
         })?;
@@ -230,11 +276,32 @@ impl Engine {
         }
         findings.extend(volume_findings);
         findings.par_sort_unstable_by(Finding::output_order);
+        let budget = crate::select::apply_budget(&mut findings, &self.config.selection);
         lap(&mut timings, "details", t);
+
+        let t = Instant::now();
+        let inputs = self.pool.install(|| {
+            plan.files
+                .par_iter()
+                .map(|f| {
+                    Ok(InputRecord {
+                        path: f.path.display().to_string(),
+                        size: f.size,
+                        fingerprint: file_fingerprint(&f.path)
+                            .map_err(|e| Error::io(&f.path, e))?,
+                        rows: f.rows(),
+                        row_groups: f.row_groups() as u64,
+                    })
+                })
+                .collect::<Result<Vec<_>>>()
+        })?;
+        lap(&mut timings, "fingerprint", t);
 
         let mut summary =
             self.summarise(&plan, &units, &scored, &findings, &uv.main, &levels, &kinds);
         summary.volume = volume_summary;
+        summary.inputs = inputs;
+        summary.budget = budget;
         lap(&mut timings, "total", t0);
         summary.timings_ms = timings;
         Ok(ScanOutput { findings, summary })
@@ -254,6 +321,8 @@ impl Engine {
         let unit = &plan.units[ui];
         let file = &plan.files[unit.file];
         let mut rows: Vec<u32> = score.flags.iter().map(|f| f.row).collect();
+        rows.extend(score.audit.iter().map(|a| a.0));
+        rows.sort_unstable();
         rows.dedup();
         let cols = [
             Col::DeclarationId,
@@ -315,7 +384,21 @@ impl Engine {
                 detail.len()
             )));
         }
-        let mut out = Vec::with_capacity(score.flags.len());
+        let mut out = Vec::with_capacity(score.flags.len() + score.audit.len());
+        for &(row, uv) in &score.audit {
+            if let Ok(pos) = rows.binary_search(&row) {
+                let gid = measures.gid[row as usize];
+                let key = keys.get(gid as usize).copied();
+                out.push(audit_finding(
+                    &detail[pos],
+                    key,
+                    uv,
+                    &self.config.selection,
+                    &self.watch,
+                    (ui as u32, row),
+                ));
+            }
+        }
         for flag in &score.flags {
             let Ok(pos) = rows.binary_search(&flag.row) else {
                 continue;
@@ -366,7 +449,9 @@ impl Engine {
             row_groups_pruned: plan.row_groups_pruned as u64,
             rows_total: plan.files.iter().map(|f| f.rows()).sum(),
             rows_read: plan.rows(),
+            manifest_version: 1,
             config: self.config.to_toml(),
+            config_hash: fingerprint(self.config.to_toml().as_bytes()),
             ..Default::default()
         };
         for (ui, (u, sc)) in units.iter().zip(scored).enumerate() {
@@ -397,6 +482,11 @@ impl Engine {
                 }
             }
         }
+        let unreadable: u64 = plan.skipped.iter().filter_map(|f| f.rows).sum();
+        if unreadable > 0 {
+            *s.rows_skipped.entry("unreadable_input".into()).or_default() += unreadable;
+        }
+        s.inputs_skipped = plan.skipped.clone();
         if plan.rows_pruned > 0 {
             *s.rows_skipped
                 .entry(SkipReason::OutsideDateWindow.name().into())
@@ -435,7 +525,7 @@ impl Engine {
         s.findings = findings.len() as u64;
         let mut lines: Vec<(u32, u32)> = findings
             .iter()
-            .filter(|f| f.is_line())
+            .filter(|f| f.is_line() && f.detector != crate::select::RANDOM_AUDIT)
             .map(|f| f.locator)
             .collect();
         lines.sort_unstable();
@@ -541,6 +631,8 @@ struct UnitScore {
     no_spread: Vec<u64>,
     /// Fallback-level flags withdrawn by the local check, per detector.
     local_withdrawn: Vec<u64>,
+    /// Lines drawn for the random audit: row and ln unit value (NaN when none).
+    audit: Vec<(u32, f64)>,
 }
 
 /// The baselines of one measure: the main chain and, for the fallback check, the most
@@ -625,6 +717,8 @@ struct ScoreContext<'a> {
     levels: &'a [GroupLevel],
     uv: &'a Baselines,
     kg: Option<&'a Baselines>,
+    /// With `--watch`: per fine group, whether it is in a selected family.
+    watched: Option<&'a [bool]>,
 }
 
 impl ScoreContext<'_> {
@@ -645,6 +739,18 @@ impl ScoreContext<'_> {
         for (row, &gid) in u.gid.iter().enumerate() {
             let mut judged = false;
             let mut group_missing = false;
+            let outside = gid != NO_GROUP
+                && self
+                    .watched
+                    .is_some_and(|w| !w.get(gid as usize).copied().unwrap_or(false));
+            if outside {
+                let reason =
+                    SkipReason::from_u8(u.reason[row]).unwrap_or(SkipReason::NotInWatchedFamily);
+                let i = reason as usize - 1;
+                out.skipped[i] += 1;
+                out.first[i].get_or_insert(row as u64);
+                continue;
+            }
             if gid != NO_GROUP {
                 // Each measure's value and group, looked up once per line.
                 let uv = (u.uv[row], self.uv.main.for_group(gid));
@@ -813,6 +919,87 @@ fn make_finding(
         period: None,
         history_len: None,
         explanation,
+        locator,
+    }
+}
+
+/// Draw the random audit of one unit: each line without a finding is taken with
+/// probability `rate`, decided by a hash of (seed, unit, row), so the sample depends on
+/// the seed and the input only.
+fn draw_audit(
+    sc: &UnitScore,
+    u: &UnitMeasures,
+    ui: usize,
+    rate: f64,
+    seed: u64,
+) -> Vec<(u32, f64)> {
+    use std::hash::{BuildHasher, BuildHasherDefault};
+    let hasher = BuildHasherDefault::<crate::kernels::hash::FxHasher>::default();
+    let cut = (rate.clamp(0.0, 1.0) * u64::MAX as f64) as u64;
+    let mut flagged = sc.flags.iter().map(|f| f.row).peekable();
+    let mut out = Vec::new();
+    for row in 0..u.gid.len() as u32 {
+        while flagged.next_if(|&r| r < row).is_some() {}
+        if flagged.peek() == Some(&row) {
+            continue;
+        }
+        let h = hasher
+            .hash_one((seed, ui as u64, row))
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        if h < cut {
+            out.push((row, u.uv.get(row as usize).copied().unwrap_or(f64::NAN)));
+        }
+    }
+    out
+}
+
+/// A line drawn by the random audit.
+fn audit_finding(
+    d: &Detail,
+    key: Option<FineKey>,
+    uv: f64,
+    sel: &crate::config::SelectionConfig,
+    watch: &WatchIndex,
+    locator: (u32, u32),
+) -> Finding {
+    let hs = key.map(|k| k.hs);
+    Finding {
+        detector: crate::select::RANDOM_AUDIT,
+        detector_id: crate::select::RANDOM_AUDIT_ID,
+        declaration_id: d.declaration_id.clone(),
+        line_no: d.line_no,
+        date: d.date,
+        office: d.office.clone(),
+        importer_id: d.importer_id.clone(),
+        origin: key.and_then(|k| (!k.origin.is_none()).then(|| k.origin.to_text())),
+        hs_code: hs.map(|h| h.to_text()).unwrap_or_default(),
+        hs6: hs.map(|h| h.prefix(6).to_text()).unwrap_or_default(),
+        unit: key.and_then(|k| (!k.unit.is_none()).then(|| k.unit.to_text())),
+        quantity: d.quantity,
+        net_mass_kg: d.net_mass_kg,
+        customs_value: d.customs_value,
+        measure: key.map_or("none", |k| k.basis.measure_name()),
+        observed: uv.exp(),
+        baseline_median: f64::NAN,
+        baseline_mad: None,
+        baseline_q1: None,
+        baseline_q3: None,
+        group_level: String::new(),
+        group_key: String::new(),
+        group_size: 0,
+        score: 0.0,
+        direction: "none",
+        value_gap: None,
+        watch_family: hs.and_then(|h| watch.families_of(h)),
+        series_key: None,
+        period_start: None,
+        period: None,
+        history_len: None,
+        explanation: format!(
+            "drawn at random (rate {}, seed {}) among lines without a finding, so that \
+             hit rates can be measured without selection bias",
+            sel.random_audit, sel.seed
+        ),
         locator,
     }
 }

@@ -18,7 +18,7 @@
 //!
 //! **Parameters.** `thresholds` (a list of `{ hs = "310230", amount = 1000.0 }`;
 //! **none by default**: thresholds come from the law the unit enforces, so the detector
-//! does nothing until they are configured, and `summary.json` says so), `band` 0.2,
+//! does nothing until they are configured, and `manifest.json` says so), `band` 0.2,
 //! `min_lines` 3, `window` `day` (or `week`).
 //!
 //! **Known false positives.** Goods sold in standard lots just under a round number

@@ -30,7 +30,7 @@
 //! episode, reported once at its highest score (its length is in the explanation).
 //!
 //! **Guard chain** (in this order; a period stopped by a guard is not judged for
-//! surges, and is counted in `summary.json` under `volume.periods_not_judged`):
+//! surges, and is counted in `manifest.json` under `volume.periods_not_judged`):
 //! 1. `too_short`: fewer than `min_history` periods before `t` in the data. A series
 //!    whose whole range is that short is counted under `volume.series_not_judged`.
 //! 2. `all_zero_history`: every period of the window is zero (new activity is the

@@ -1,4 +1,4 @@
-//! Reading a scan's outputs (findings in any of the three formats, `summary.json`) and
+//! Reading a scan's outputs (findings in any of the three formats, `manifest.json`) and
 //! label files, tolerant of extra columns and strict about malformed values.
 
 use std::collections::BTreeMap;
@@ -105,7 +105,7 @@ pub fn locate_findings(path: &Path) -> Result<(PathBuf, Format)> {
         })
 }
 
-/// `rows_total` of a scan's `summary.json`.
+/// `rows_total` of a scan's `manifest.json`.
 pub fn read_rows_total(path: &Path) -> Result<u64> {
     let hint = "; pass --lines N to give the number of lines";
     let text = std::fs::read_to_string(path)

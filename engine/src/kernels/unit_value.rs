@@ -50,11 +50,14 @@ pub enum SkipReason {
     /// None of the selected detectors applies to the line (e.g. `mass-per-unit` alone and
     /// a line declared in kg, or its group is not at a level the detector accepts).
     NoApplicableDetector,
+    /// The scan is restricted to watch families (`--watch`) and the line is in none of
+    /// them (it still counts in the comparison groups).
+    NotInWatchedFamily,
 }
 
 impl SkipReason {
     /// Every reason, in report order.
-    pub const ALL: [SkipReason; 15] = [
+    pub const ALL: [SkipReason; 16] = [
         SkipReason::BadHsCode,
         SkipReason::BadOrigin,
         SkipReason::BadUnit,
@@ -70,6 +73,7 @@ impl SkipReason {
         SkipReason::OutsideDateWindow,
         SkipReason::GroupTooSmall,
         SkipReason::NoApplicableDetector,
+        SkipReason::NotInWatchedFamily,
     ];
 
     /// snake_case name used in summaries.
@@ -90,6 +94,7 @@ impl SkipReason {
             SkipReason::OutsideDateWindow => "outside_date_window",
             SkipReason::GroupTooSmall => "group_too_small",
             SkipReason::NoApplicableDetector => "no_applicable_detector",
+            SkipReason::NotInWatchedFamily => "not_in_watched_family",
         }
     }
 
@@ -110,6 +115,7 @@ impl SkipReason {
             SkipReason::OutsideDateWindow => "date",
             SkipReason::GroupTooSmall => "hs_code",
             SkipReason::NoApplicableDetector => "unit",
+            SkipReason::NotInWatchedFamily => "hs_code",
         }
     }
 

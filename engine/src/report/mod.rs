@@ -7,7 +7,7 @@ mod findings;
 mod summary;
 
 pub use findings::{Finding, findings_batch, findings_schema, write_findings};
-pub use summary::{IssueExample, Summary};
+pub use summary::{InputRecord, IssueExample, OutputRecord, Summary};
 
 use std::path::{Path, PathBuf};
 
@@ -51,13 +51,26 @@ impl Format {
     }
 }
 
-/// Write a file atomically: `write` fills a temporary file next to `path`, which is then
-/// synced and renamed over `path`. On any error the temporary file is removed and
-/// `path` is untouched.
-pub fn write_atomic(
+/// A file written to a temporary name beside its final path, not yet renamed.
+#[derive(Debug)]
+pub struct Staged {
+    tmp: PathBuf,
+    path: PathBuf,
+}
+
+impl Staged {
+    /// The temporary file (complete and synced).
+    pub fn tmp(&self) -> &Path {
+        &self.tmp
+    }
+}
+
+/// Write `path`'s content to a temporary file in the same folder and sync it; on error
+/// the temporary file is removed. [`commit`] renames staged files into place.
+pub fn stage(
     path: &Path,
     write: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> Result<()>,
-) -> Result<()> {
+) -> Result<Staged> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path
         .file_name()
@@ -71,13 +84,53 @@ pub fn write_atomic(
         let file = buf
             .into_inner()
             .map_err(|e| Error::io(&tmp, e.into_error()))?;
-        file.sync_all().map_err(|e| Error::io(&tmp, e))?;
-        std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+        file.sync_all().map_err(|e| Error::io(&tmp, e))
     })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+    match result {
+        Ok(()) => Ok(Staged {
+            tmp,
+            path: path.to_path_buf(),
+        }),
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            Err(e)
+        }
+    }
+}
+
+/// Rename staged files into place, in order, and sync their folder. If a rename fails,
+/// the files not yet renamed are removed.
+pub fn commit(staged: Vec<Staged>) -> Result<()> {
+    let mut result = Ok(());
+    for s in &staged {
+        if result.is_ok() {
+            result = std::fs::rename(&s.tmp, &s.path).map_err(|e| Error::io(&s.path, e));
+        }
+        if result.is_err() {
+            let _ = std::fs::remove_file(&s.tmp);
+        }
+    }
+    if let Some(dir) = staged.first().and_then(|s| s.path.parent())
+        && let Ok(d) = std::fs::File::open(dir)
+    {
+        let _ = d.sync_all();
     }
     result
+}
+
+/// Remove staged files (a later step failed).
+pub fn discard(staged: Vec<Staged>) {
+    for s in staged {
+        let _ = std::fs::remove_file(&s.tmp);
+    }
+}
+
+/// Write one file atomically: [`stage`] then [`commit`].
+pub fn write_atomic(
+    path: &Path,
+    write: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> Result<()>,
+) -> Result<()> {
+    commit(vec![stage(path, write)?])
 }
 
 /// A number with four significant digits, without exponent for everyday magnitudes

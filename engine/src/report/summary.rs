@@ -15,12 +15,48 @@ pub struct IssueExample {
     pub column: String,
 }
 
-/// The run record written as `summary.json`. Everything but `timings_ms` is
+/// One input file as the run record lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InputRecord {
+    /// Path as given (or found under a given folder).
+    pub path: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// XXH3-128 of the file's bytes.
+    pub fingerprint: String,
+    /// Rows in the file.
+    pub rows: u64,
+    /// Row groups in the file.
+    pub row_groups: u64,
+}
+
+/// An output file as the run record lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OutputRecord {
+    /// File name in the output folder.
+    pub file: String,
+    /// Rows (findings) in it.
+    pub rows: u64,
+    /// XXH3-128 of its bytes.
+    pub fingerprint: String,
+}
+
+/// The run record written as `manifest.json`. Everything but `timings_ms` is
 /// deterministic for a given input and configuration.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Summary {
+    /// Version of this record's layout.
+    pub manifest_version: u32,
     /// `tradescan <version>`.
     pub tool: String,
+    /// Every input file read, in path order, with its fingerprint.
+    pub inputs: Vec<InputRecord>,
+    /// The output files, with their fingerprints.
+    pub outputs: Vec<OutputRecord>,
+    /// Id of the stored baseline scored against (`scan --baseline`), if any.
+    pub baseline: Option<String>,
+    /// XXH3-128 of the resolved configuration (`config`).
+    pub config_hash: String,
     /// Input files read.
     pub files: u64,
     /// Bytes of the input files.
@@ -29,6 +65,9 @@ pub struct Summary {
     pub row_groups: u64,
     /// Row groups skipped by date statistics.
     pub row_groups_pruned: u64,
+    /// Input files left out by `--keep-going`, with the error (their rows, when known,
+    /// are in `rows_total` and skipped as `unreadable_input`).
+    pub inputs_skipped: Vec<crate::scan::SkippedInput>,
     /// Rows in the input files (including pruned row groups).
     pub rows_total: u64,
     /// Rows decoded.
@@ -64,6 +103,8 @@ pub struct Summary {
     /// The volume pass: series, guards, periods (absent when no volume detector ran).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub volume: Option<crate::volume::VolumeSummary>,
+    /// The inspection budget applied (`--budget`), if any.
+    pub budget: Option<crate::select::BudgetRecord>,
     /// Findings per volume series key (`hs6_importer`, ...).
     pub findings_by_series_key: BTreeMap<String, u64>,
     /// The resolved configuration (TOML).

@@ -9,5 +9,5 @@ mod plan;
 mod read;
 
 pub use discover::discover;
-pub use plan::{InputFile, ScanPlan, ScanUnit, open, open_footer, plan};
+pub use plan::{InputFile, ScanPlan, ScanUnit, SkippedInput, open, open_footer, plan};
 pub use read::{BatchColumns, column_error, read_unit};

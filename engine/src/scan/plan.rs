@@ -118,9 +118,48 @@ pub struct ScanPlan {
     pub row_groups_pruned: usize,
     /// Rows in the pruned row groups.
     pub rows_pruned: u64,
+    /// Inputs left out with `keep_going` (unreadable footer, schema mismatch, corrupt
+    /// data), in path order.
+    pub skipped: Vec<SkippedInput>,
+}
+
+/// An input file a `--keep-going` run left out, and why.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SkippedInput {
+    /// The file.
+    pub path: String,
+    /// Rows in the file, when its footer could be read (they count as
+    /// `unreadable_input` in `rows_skipped`).
+    pub rows: Option<u64>,
+    /// The error, as it would have been reported.
+    pub error: String,
 }
 
 impl ScanPlan {
+    /// Leave out the files `failed` (indices into `files`, with their errors): their
+    /// units go, the files stay (their rows are still counted, as skipped).
+    pub fn drop_files(&mut self, failed: &[(usize, String)]) -> Vec<bool> {
+        let mut gone = vec![false; self.files.len()];
+        for (fi, error) in failed {
+            if gone[*fi] {
+                continue;
+            }
+            gone[*fi] = true;
+            self.skipped.push(SkippedInput {
+                path: self.files[*fi].path.display().to_string(),
+                rows: Some(self.files[*fi].rows()),
+                error: error.clone(),
+            });
+        }
+        self.skipped.sort_by(|a, b| a.path.cmp(&b.path));
+        let keep: Vec<bool> = self.units.iter().map(|u| !gone[u.file]).collect();
+        let mut i = 0;
+        self.units.retain(|_| {
+            i += 1;
+            keep[i - 1]
+        });
+        keep
+    }
     /// Rows in all planned units.
     pub fn rows(&self) -> u64 {
         self.units.iter().map(|u| u.rows).sum()
@@ -132,18 +171,31 @@ const UNIT_TARGET_ROWS: u64 = 256 * 1024;
 
 /// Open every file's footer (in parallel), check its schema against the mapping, prune
 /// row groups by date statistics, and cut the row groups into units.
+///
+/// With `keep_going`, a file that cannot be opened or does not match the mapping is left
+/// out and listed in [`ScanPlan::skipped`] instead of failing the plan.
 pub fn plan(
     paths: &[PathBuf],
     mapping: &ColumnMapping,
     window: (Option<i32>, Option<i32>),
     pool: &rayon::ThreadPool,
+    keep_going: bool,
 ) -> Result<ScanPlan> {
-    let files: Vec<InputFile> = pool.install(|| {
-        paths
-            .par_iter()
-            .map(|p| open(p, mapping))
-            .collect::<Result<Vec<_>>>()
-    })?;
+    let opened: Vec<Result<InputFile>> =
+        pool.install(|| paths.par_iter().map(|p| open(p, mapping)).collect());
+    let mut files = Vec::with_capacity(opened.len());
+    let mut skipped = Vec::new();
+    for (path, r) in paths.iter().zip(opened) {
+        match r {
+            Ok(f) => files.push(f),
+            Err(e) if keep_going && e.skippable() => skipped.push(SkippedInput {
+                path: path.display().to_string(),
+                rows: None,
+                error: e.to_string(),
+            }),
+            Err(e) => return Err(e),
+        }
+    }
     let mut units = Vec::new();
     let mut row_groups_pruned = 0;
     let mut rows_pruned = 0;
@@ -189,6 +241,7 @@ pub fn plan(
         units,
         row_groups_pruned,
         rows_pruned,
+        skipped,
     })
 }
 

@@ -37,6 +37,8 @@ pub struct VolumeSettings {
     new_origin: Option<Novelty>,
     /// Split-shipment thresholds (empty when the detector is off or unconfigured).
     pub split: Vec<SplitThreshold>,
+    /// With `--watch`: the selected families (0: everything is judged).
+    restrict: u64,
     split_band: f64,
     split_min_lines: usize,
     split_window: SplitWindow,
@@ -59,6 +61,7 @@ impl VolumeSettings {
         let v = &config.volume;
         let d = &config.detectors;
         let on = |k: DetectorKind| detectors.contains(&k);
+        let restrict = watch.mask_of_names(&config.watch.only, "watch.only")?;
         let novelty =
             |k: DetectorKind, c: &crate::detect::NoveltyConfig| -> Result<Option<Novelty>> {
                 if !on(k) {
@@ -86,6 +89,7 @@ impl VolumeSettings {
             split_band: d.split_shipment.band,
             split_min_lines: d.split_shipment.min_lines,
             split_window: d.split_shipment.window,
+            restrict,
             detectors,
         }))
     }
@@ -102,7 +106,7 @@ impl VolumeSettings {
     }
 }
 
-/// The volume part of the run record (`summary.json`, key `volume`).
+/// The volume part of the run record (`manifest.json`, key `volume`).
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct VolumeSummary {
     /// `week` or `month`.
@@ -382,6 +386,9 @@ fn analyse_shard(cells: &[(CellKey, CellAgg)], names: &Names<'_>) -> ShardResult
         let block = &cells[start..end];
         start = end;
         let mask = names.watch.mask_of(HsCode(hs6));
+        if settings.restrict != 0 && mask & settings.restrict == 0 {
+            continue;
+        }
         for &kind in &settings.kinds {
             // The kind's cells: project, sort, fold (fixed-point sums: any order).
             entries.clear();
@@ -609,6 +616,10 @@ fn split_findings(lines: &[SplitLine], names: &Names<'_>, findings: &mut Vec<Fin
         let end = at + sorted[at..].partition_point(|l| (l.0, l.1, l.2, l.3) == key);
         let group = &sorted[at..end];
         at = end;
+        let restrict = settings.restrict;
+        if restrict != 0 && names.watch.mask_of(HsCode(key.1)) & restrict == 0 {
+            continue;
+        }
         let threshold = settings.split[key.2 as usize].amount;
         let total: f64 = group.iter().map(|l| l.4).sum();
         if group.len() < settings.split_min_lines || total < threshold {
