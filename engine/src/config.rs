@@ -318,9 +318,18 @@ impl Config {
         Ok((from, to))
     }
 
-    /// Canonical TOML of the resolved configuration (for the run record).
+    /// Canonical TOML of the resolved configuration.
     pub fn to_toml(&self) -> String {
         toml::to_string(self).unwrap_or_default()
+    }
+
+    /// The configuration as the run record shows and hashes it: without the settings
+    /// that cannot change results (threads, batch size; recorded under `execution`).
+    pub fn recorded_toml(&self) -> String {
+        let mut c = self.clone();
+        c.scan.threads = ScanConfig::default().threads;
+        c.scan.batch_size = ScanConfig::default().batch_size;
+        c.to_toml()
     }
 }
 

@@ -450,8 +450,12 @@ impl Engine {
             rows_total: plan.files.iter().map(|f| f.rows()).sum(),
             rows_read: plan.rows(),
             manifest_version: 1,
-            config: self.config.to_toml(),
-            config_hash: fingerprint(self.config.to_toml().as_bytes()),
+            config: self.config.recorded_toml(),
+            config_hash: fingerprint(self.config.recorded_toml().as_bytes()),
+            execution: crate::report::Execution {
+                threads: self.threads(),
+                batch_size: self.config.scan.batch_size,
+            },
             ..Default::default()
         };
         for (ui, (u, sc)) in units.iter().zip(scored).enumerate() {
@@ -543,6 +547,7 @@ impl Engine {
             }
             match f.series_key {
                 Some(key) => *s.findings_by_series_key.entry(key.to_string()).or_default() += 1,
+                None if f.detector == crate::select::RANDOM_AUDIT => {}
                 None => {
                     *s.findings_by_level
                         .entry(f.group_level.clone())

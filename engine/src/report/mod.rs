@@ -7,7 +7,7 @@ mod findings;
 mod summary;
 
 pub use findings::{Finding, findings_batch, findings_schema, write_findings};
-pub use summary::{InputRecord, IssueExample, OutputRecord, Summary};
+pub use summary::{Execution, InputRecord, IssueExample, OutputRecord, Summary};
 
 use std::path::{Path, PathBuf};
 
@@ -98,9 +98,18 @@ pub fn stage(
     }
 }
 
-/// Rename staged files into place, in order, and sync their folder. If a rename fails,
-/// the files not yet renamed are removed.
+/// Rename staged files into place, in order, and sync their folder. Every target is
+/// checked first (a folder in the way fails the commit before anything is renamed); if
+/// a rename still fails, the files not yet renamed are removed.
 pub fn commit(staged: Vec<Staged>) -> Result<()> {
+    if let Some(s) = staged.iter().find(|s| s.path.is_dir()) {
+        let err = Error::Write {
+            path: s.path.clone(),
+            message: "a folder is in the way of the output file".into(),
+        };
+        discard(staged);
+        return Err(err);
+    }
     let mut result = Ok(());
     for s in &staged {
         if result.is_ok() {

@@ -41,8 +41,17 @@ pub struct OutputRecord {
     pub fingerprint: String,
 }
 
-/// The run record written as `manifest.json`. Everything but `timings_ms` is
-/// deterministic for a given input and configuration.
+/// How a run was executed: settings that do not change its results.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Execution {
+    /// Worker threads.
+    pub threads: usize,
+    /// Rows per decoded batch.
+    pub batch_size: usize,
+}
+
+/// The run record written as `manifest.json`. Everything but `execution` and
+/// `timings_ms` is deterministic for a given input and configuration.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Summary {
     /// Version of this record's layout.
@@ -109,6 +118,8 @@ pub struct Summary {
     pub findings_by_series_key: BTreeMap<String, u64>,
     /// The resolved configuration (TOML).
     pub config: String,
+    /// Threads and batch size of this run.
+    pub execution: Execution,
     /// Wall time per stage, milliseconds.
     pub timings_ms: BTreeMap<String, u64>,
 }

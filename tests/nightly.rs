@@ -1,0 +1,429 @@
+//! Nightly operations: failure behaviour and exit codes, the run manifest, atomic
+//! outputs, determinism across thread counts, the inspection budget, the random audit
+//! and watch-family restriction.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, Date32Array, Float64Array, RecordBatch, StringArray};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::basic::Compression;
+use parquet::file::properties::WriterProperties;
+
+use crate::{list_files, run, scan_args, stderr, tradescan, write_parquet};
+
+fn manifest(out: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap()
+}
+
+fn rows_accounted(m: &serde_json::Value) -> u64 {
+    m["rows_scored"].as_u64().unwrap()
+        + m["rows_skipped"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|v| v.as_u64().unwrap())
+            .sum::<u64>()
+}
+
+/// The first generated month file under `data`.
+fn month_files(data: &Path) -> Vec<PathBuf> {
+    list_files(data)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
+        .map(|p| data.join(p))
+        .collect()
+}
+
+/// Overwrite the header of the first data page of `column` in row group 0.
+fn corrupt_page(file: &Path, column: &str) {
+    let reader = ParquetRecordBatchReaderBuilder::try_new(File::open(file).unwrap()).unwrap();
+    let rg = reader.metadata().row_group(0).clone();
+    let ci = (0..rg.num_columns())
+        .find(|&i| rg.column(i).column_descr().name() == column)
+        .unwrap();
+    let at = rg.column(ci).data_page_offset() as usize;
+    let mut bytes = std::fs::read(file).unwrap();
+    bytes[at..at + 16].fill(0xFF);
+    std::fs::write(file, &bytes).unwrap();
+}
+
+#[test]
+fn keep_going_skips_bad_files_lists_them_and_exits_3() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    crate::generate(&data, 24_000, 11);
+    let files = month_files(&data);
+    // One truncated partition (footer unreadable), one with a corrupt page.
+    let truncated = files[2].clone();
+    let bytes = std::fs::read(&truncated).unwrap();
+    std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
+    let corrupt = files[5].clone();
+    corrupt_page(&corrupt, "customs_value");
+
+    let out = tmp.path().join("out");
+    let o = run(scan_args(None, &[&data], &out, &[]));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains(&truncated.display().to_string()));
+    assert!(list_files(&out).is_empty(), "a failed run leaves no output");
+
+    let o = run(scan_args(None, &[&data], &out, &["--keep-going"]));
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("panicked"));
+    let m = manifest(&out);
+    let skipped = m["inputs_skipped"].as_array().unwrap();
+    let paths: BTreeSet<&str> = skipped
+        .iter()
+        .map(|s| s["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        paths,
+        BTreeSet::from([truncated.to_str().unwrap(), corrupt.to_str().unwrap()])
+    );
+    let corrupt_entry = skipped
+        .iter()
+        .find(|s| s["path"] == corrupt.to_str().unwrap())
+        .unwrap();
+    assert!(
+        corrupt_entry["error"]
+            .as_str()
+            .unwrap()
+            .contains("customs_value")
+    );
+    // The corrupt file's rows are known and counted as skipped; the truncated one's
+    // footer is gone, so its rows are unknown and not in rows_total.
+    let corrupt_rows = corrupt_entry["rows"].as_u64().unwrap();
+    assert_eq!(m["rows_skipped"]["unreadable_input"], corrupt_rows);
+    assert_eq!(rows_accounted(&m), m["rows_total"].as_u64().unwrap());
+    assert_eq!(m["inputs"].as_array().unwrap().len(), files.len() - 1);
+}
+
+#[test]
+fn fail_on_findings_exits_1_at_the_threshold() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    crate::generate(&data, 20_000, 2);
+    let out = tmp.path().join("out");
+    let o = run(scan_args(None, &[&data], &out, &[]));
+    assert_eq!(o.status.code(), Some(0));
+    let n = manifest(&out)["findings"].as_u64().unwrap();
+    assert!(n > 0);
+    let o = run(scan_args(None, &[&data], &out, &["--fail-on-findings"]));
+    assert_eq!(o.status.code(), Some(1));
+    let at = n.to_string();
+    let o = run(scan_args(
+        None,
+        &[&data],
+        &out,
+        &["--fail-on-findings", &at],
+    ));
+    assert_eq!(o.status.code(), Some(1));
+    let above = (n + 1).to_string();
+    let o = run(scan_args(
+        None,
+        &[&data],
+        &out,
+        &["--fail-on-findings", &above],
+    ));
+    assert_eq!(o.status.code(), Some(0));
+}
+
+#[test]
+fn one_and_two_threads_write_identical_findings_and_manifest() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    crate::generate(&data, 40_000, 4);
+    let scan = |threads: &str, name: &str| {
+        let out = tmp.path().join(name);
+        let mut args = vec!["--threads".into(), threads.into()];
+        args.extend(scan_args(
+            None,
+            &[&data],
+            &out,
+            &["--random-audit", "0.01", "--seed", "9"],
+        ));
+        let o = run(args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let mut m = manifest(&out);
+        m.as_object_mut().unwrap().remove("timings_ms");
+        m.as_object_mut().unwrap().remove("execution");
+        (std::fs::read(out.join("findings.parquet")).unwrap(), m)
+    };
+    let (f1, m1) = scan("1", "t1");
+    let (f2, m2) = scan("2", "t2");
+    assert!(f1 == f2, "findings differ between 1 and 2 threads");
+    assert_eq!(m1, m2);
+    // The manifest describes the inputs and the findings file.
+    let inputs = m1["inputs"].as_array().unwrap();
+    assert_eq!(inputs.len(), month_files(&data).len());
+    assert!(
+        inputs
+            .iter()
+            .all(|i| i["fingerprint"].as_str().unwrap().len() == 32)
+    );
+    assert_eq!(m1["outputs"][0]["file"], "findings.parquet");
+    assert_eq!(m1["manifest_version"], 1);
+    assert_eq!(m1["config_hash"].as_str().unwrap().len(), 32);
+}
+
+#[test]
+fn budget_keeps_the_highest_risk_items_and_audit_lines_are_a_seeded_sample() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    crate::generate(&data, 30_000, 5);
+    let read = |out: &Path| -> Vec<BTreeMap<String, String>> {
+        let o = run([
+            "eval".as_ref(),
+            "--findings".as_ref(),
+            out.as_os_str(),
+            "--labels".as_ref(),
+            data.join("_labels").as_os_str(),
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let text = std::fs::read_to_string(out.join("findings.csv")).unwrap();
+        let mut lines = text.lines();
+        let header: Vec<String> = lines.next().unwrap().split(',').map(String::from).collect();
+        lines
+            .map(|l| {
+                // Only the leading columns are read: they hold no commas.
+                header
+                    .iter()
+                    .cloned()
+                    .zip(l.split(',').map(String::from))
+                    .collect()
+            })
+            .collect()
+    };
+    let scan = |name: &str, extra: &[&str]| {
+        let out = tmp.path().join(name);
+        let mut args = vec!["--format", "csv"];
+        args.extend_from_slice(extra);
+        let o = run(scan_args(None, &[&data], &out, &args));
+        assert!(o.status.success(), "{}", stderr(&o));
+        out
+    };
+    let all = read(&scan("all", &[]));
+    let kept = read(&scan("budget", &["--budget", "25"]));
+    let line = |r: &BTreeMap<String, String>| (r["declaration_id"].clone(), r["line_no"].clone());
+    let kept_lines: BTreeSet<_> = kept
+        .iter()
+        .filter(|r| !r["declaration_id"].is_empty())
+        .map(line)
+        .collect();
+    let series = kept
+        .iter()
+        .filter(|r| r["declaration_id"].is_empty())
+        .count();
+    assert_eq!(kept_lines.len() + series, 25, "25 inspection items");
+    // The kept items are the top of the full ranking: an item's risk is its highest
+    // score, and every line riskier than the least risky kept item is kept.
+    let risk = |rows: &[BTreeMap<String, String>]| {
+        let mut r: BTreeMap<(String, String), f64> = BTreeMap::new();
+        for row in rows.iter().filter(|r| !r["declaration_id"].is_empty()) {
+            let s = row["score"].parse::<f64>().unwrap();
+            let e = r.entry(line(row)).or_insert(s);
+            *e = e.max(s);
+        }
+        r
+    };
+    let kept_risk = risk(&kept);
+    let series_scores = kept
+        .iter()
+        .filter(|r| r["declaration_id"].is_empty())
+        .map(|r| r["score"].parse::<f64>().unwrap());
+    let cut = kept_risk
+        .values()
+        .copied()
+        .chain(series_scores)
+        .fold(f64::INFINITY, f64::min);
+    for (item, r) in risk(&all) {
+        if r > cut {
+            assert!(
+                kept_risk.contains_key(&item),
+                "{item:?} (risk {r}) above the cut {cut}"
+            );
+        }
+    }
+    let m = manifest(&tmp.path().join("budget"));
+    assert_eq!(m["budget"]["items_kept"], 25);
+
+    // Random audit: lines without a finding, seeded.
+    let a = read(&scan("audit_a", &["--random-audit", "0.02", "--seed", "1"]));
+    let b = read(&scan("audit_b", &["--random-audit", "0.02", "--seed", "1"]));
+    let c = read(&scan("audit_c", &["--random-audit", "0.02", "--seed", "2"]));
+    let audit = |rows: &[BTreeMap<String, String>]| -> BTreeSet<(String, String)> {
+        rows.iter()
+            .filter(|r| r["detector"] == "random-audit")
+            .map(line)
+            .collect()
+    };
+    let flagged: BTreeSet<_> = all
+        .iter()
+        .filter(|r| !r["declaration_id"].is_empty())
+        .map(line)
+        .collect();
+    let (sa, sb, sc) = (audit(&a), audit(&b), audit(&c));
+    assert_eq!(sa, sb);
+    assert_ne!(sa, sc);
+    assert!(sa.is_disjoint(&flagged), "audit lines have no finding");
+    // About 2% of the ~29,000 unflagged lines.
+    assert!((400..800).contains(&sa.len()), "{} audit lines", sa.len());
+}
+
+#[test]
+fn a_failed_write_keeps_the_previous_outputs_and_a_killed_scan_leaves_none() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    crate::generate(&data, 30_000, 6);
+    let out = tmp.path().join("out");
+    let o = run(scan_args(None, &[&data], &out, &[]));
+    assert!(o.status.success());
+    let before = std::fs::read(out.join("findings.parquet")).unwrap();
+
+    // Last night's manifest is replaced by a folder: the new run cannot commit.
+    std::fs::remove_file(out.join("manifest.json")).unwrap();
+    std::fs::create_dir(out.join("manifest.json")).unwrap();
+    let o = run(scan_args(
+        None,
+        &[&data],
+        &out,
+        &["--detectors", "robust-z"],
+    ));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("manifest.json"), "{}", stderr(&o));
+    assert_eq!(std::fs::read(out.join("findings.parquet")).unwrap(), before);
+    let names: Vec<PathBuf> = list_files(&out);
+    assert!(
+        names.iter().all(|n| !n.to_string_lossy().contains(".tmp")),
+        "{names:?}"
+    );
+
+    // A scan killed part-way leaves no file in a fresh output folder.
+    let big = tmp.path().join("big");
+    crate::generate(&big, 400_000, 7);
+    let out2 = tmp.path().join("out2");
+    let mut child = tradescan()
+        .args(scan_args(None, &[&big], &out2, &[]))
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let _ = child.kill();
+    let status = child.wait().unwrap();
+    assert!(!status.success(), "the scan ended before it was killed");
+    assert!(
+        list_files(&out2).is_empty(),
+        "a killed scan left {:?}",
+        list_files(&out2)
+    );
+}
+
+#[test]
+fn watch_restricts_the_scan_and_users_lists_add_families() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    crate::generate(&data, 60_000, 8);
+    let out = tmp.path().join("out");
+    let o = run(scan_args(
+        None,
+        &[&data],
+        &out,
+        &["--watch", "medical_supplies", "--format", "csv"],
+    ));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(out.join("findings.csv")).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let fam = header.iter().position(|h| *h == "watch_family").unwrap();
+    let n = lines
+        .map(|l| {
+            // watch_family comes before the quoted explanation: split is safe up to it.
+            let f: Vec<&str> = l.split(',').collect();
+            assert!(f[fam].contains("medical_supplies"), "{l}");
+        })
+        .count();
+    assert!(n > 0);
+    let m = manifest(&out);
+    assert!(m["rows_skipped"]["not_in_watched_family"].as_u64().unwrap() > 0);
+    assert_eq!(rows_accounted(&m), m["rows_total"].as_u64().unwrap());
+
+    // A user's list, in the config beside it; and an unknown family is an error.
+    let cfg_dir = tmp.path().join("cfg");
+    std::fs::create_dir_all(&cfg_dir).unwrap();
+    std::fs::write(
+        cfg_dir.join("mine.csv"),
+        "family,hs_prefix,description\nmy_watch,0101,horses\n",
+    )
+    .unwrap();
+    let cfg = cfg_dir.join("tradescan.toml");
+    std::fs::write(&cfg, "[watch]\nlists = [\"mine.csv\"]\n").unwrap();
+    let o = run(["--config".as_ref(), cfg.as_os_str(), "watchlists".as_ref()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(crate::stdout(&o).contains("my_watch"));
+    let o = run(scan_args(
+        Some(&cfg),
+        &[&data],
+        &tmp.path().join("o2"),
+        &["--watch", "nope"],
+    ));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("unknown watch family `nope`"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn zero_row_files_and_all_null_columns_are_counted_not_fatal() {
+    let tmp = tempfile::tempdir().unwrap();
+    let batch = |n: usize, value: Option<f64>| {
+        let cols: Vec<(&str, ArrayRef)> = vec![
+            (
+                "declaration_id",
+                Arc::new(StringArray::from_iter_values(
+                    (0..n).map(|i| format!("D{i}")),
+                )),
+            ),
+            (
+                "date",
+                Arc::new(Date32Array::from_iter_values(
+                    (0..n).map(|i| 20_100 + (i % 20) as i32),
+                )),
+            ),
+            (
+                "hs_code",
+                Arc::new(StringArray::from_iter_values((0..n).map(|_| "3004900000"))),
+            ),
+            (
+                "quantity",
+                Arc::new(Float64Array::from_iter_values(
+                    (0..n).map(|i| 1.0 + i as f64),
+                )),
+            ),
+            (
+                "customs_value",
+                Arc::new(Float64Array::from_iter(
+                    (0..n).map(|i| value.map(|v| v * (1.0 + i as f64))),
+                )),
+            ),
+        ];
+        RecordBatch::try_from_iter(cols).unwrap()
+    };
+    let data = tmp.path().join("data");
+    write_parquet(&data.join("a.parquet"), &[batch(50, Some(10.0))], None);
+    write_parquet(&data.join("empty.parquet"), &[batch(0, Some(1.0))], None);
+    let props = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .build();
+    write_parquet(&data.join("nulls.parquet"), &[batch(30, None)], Some(props));
+    let out = tmp.path().join("out");
+    let o = run(scan_args(None, &[&data], &out, &[]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let m = manifest(&out);
+    assert_eq!(m["files"], 3);
+    assert_eq!(m["rows_total"], 80);
+    assert_eq!(m["rows_skipped"]["missing_customs_value"], 30);
+    assert_eq!(rows_accounted(&m), 80);
+}
