@@ -375,7 +375,7 @@ def measure(a) -> Measured:
     data = ensure_data(bins, root, a.rows, a.seed)
     data2 = ensure_data(bins, root, a.rows2, a.seed) if a.rows2 else None
     files = parquet_files(data)
-    outs = root / "out"
+    outs = root / "out" / f"rows-{a.rows}"
     outs.mkdir(parents=True, exist_ok=True)
     load_before = loadavg()
     warm(files)
@@ -629,7 +629,7 @@ def main(argv: list[str]) -> int:
         return 2
     text = report(m)
     print(text)
-    path = a.data_root.resolve() / "out" / f"report-{a.rows}.md"
+    path = a.data_root.resolve() / "out" / f"rows-{a.rows}" / "report.md"
     path.write_text(text)
     log(f"report written to {path}")
     if not m.identical:
