@@ -98,12 +98,14 @@ pub fn total_bytes(files: &[PathBuf]) -> u64 {
         .sum()
 }
 
-/// Time to merely decode [`SCAN_COLUMNS`] of every row group of `files`, in parallel
-/// over row groups on a pool of `threads` workers: open each footer, then decode
-/// record batches of `batch_size` rows and drop them. Returns the elapsed time and the
-/// rows decoded. Footers are read inside the timing, as `Engine::scan` reads them.
+/// Time to merely decode `columns` (e.g. [`SCAN_COLUMNS`]) of every row group of
+/// `files`, in parallel over row groups on a pool of `threads` workers: open each
+/// footer, then decode record batches of `batch_size` rows and drop them. Returns the
+/// elapsed time and the rows decoded. Footers are read inside the timing, as
+/// `Engine::scan` reads them. A file without one of the columns is an error.
 pub fn decode_floor(
     files: &[PathBuf],
+    columns: &[&str],
     threads: usize,
     batch_size: usize,
 ) -> Result<(Duration, u64), BoxError> {
@@ -133,15 +135,13 @@ pub fn decode_floor(
                     .fields()
                     .iter()
                     .enumerate()
-                    .filter(|(_, f)| SCAN_COLUMNS.contains(&f.name().as_str()))
+                    .filter(|(_, f)| columns.contains(&f.name().as_str()))
                     .map(|(i, _)| i)
                     .collect();
-                if roots.len() != SCAN_COLUMNS.len() {
-                    return Err(format!(
-                        "{}: expected columns {SCAN_COLUMNS:?}",
-                        files[fi].display()
-                    )
-                    .into());
+                if roots.len() != columns.len() {
+                    return Err(
+                        format!("{}: expected columns {columns:?}", files[fi].display()).into(),
+                    );
                 }
                 let b = ParquetRecordBatchReaderBuilder::new_with_metadata(
                     File::open(&files[fi])?,

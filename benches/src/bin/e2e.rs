@@ -2,16 +2,21 @@
 //!
 //! Generates `--rows` lines with `--seed` into `--dir` (reused when its marker records
 //! the same generator configuration), then, per thread count, runs the scan
-//! `--repeat` times and the decode floor (merely decoding the six columns the scan
-//! needs, in parallel over row groups) as many times, and prints medians: wall
-//! seconds, rows/s, findings, peak RSS, minor page faults, the scan / floor ratio
-//! and the engine's per-stage timings. All floor runs come before the first scan, so
-//! the floor's peak RSS is not inflated by heap the allocator keeps after a scan.
+//! `--repeat` times and the decode floor (merely decoding the columns the scan needs,
+//! by default the six of the measure pass, in parallel over row groups) as many
+//! times, and prints medians: wall seconds, rows/s, findings, peak RSS, minor page
+//! faults, the scan / floor ratio and the engine's per-stage timings. All floor runs
+//! come before the first scan, so the floor's peak RSS is not inflated by heap the
+//! allocator keeps after a scan.
 //!
 //! ```text
 //! cargo run --release -p tradescan-benches --bin tradescan-e2e -- \
 //!     --rows 20000000 --dir /tmp/e2e20m --threads 1,2 --repeat 3
 //! ```
+//!
+//! `--data DIR --floor-only --columns LIST` times only the decode floor of the given
+//! columns on an existing dataset (the comparison harness in `benches/compare/` uses
+//! it on the output of `tradescan generate`), one `key=value` line per thread count.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::Read;
@@ -19,10 +24,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+use parquet::file::reader::{FileReader, SerializedFileReader};
 use tradescan::{Config, Engine, NoProgress};
 use tradescan_benches::e2e::{
-    BoxError, decode_floor, ensure_dataset, median, minor_faults, peak_rss_bytes, reset_peak_rss,
-    rss_bytes, total_bytes,
+    BoxError, SCAN_COLUMNS, decode_floor, ensure_dataset, median, minor_faults, peak_rss_bytes,
+    reset_peak_rss, rss_bytes, total_bytes,
 };
 use tradescan_datasets::generate::GeneratorConfig;
 
@@ -32,6 +38,8 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 const USAGE: &str = "\
 usage: tradescan-e2e [--rows N] [--seed S] [--dir DIR] [--threads LIST] [--repeat K]
                      [--batch-size B]
+       tradescan-e2e --data DIR --floor-only [--columns LIST] [--threads LIST]
+                     [--repeat K] [--batch-size B]
 
   --rows N        lines to generate (default 20000000)
   --seed S        generator seed (default 42)
@@ -41,6 +49,14 @@ usage: tradescan-e2e [--rows N] [--seed S] [--dir DIR] [--threads LIST] [--repea
   --repeat K      timed runs per thread count (default 3)
   --batch-size B  rows per decoded batch, for the scan and the floor (default: the
                   engine's default)
+  --data DIR      time an existing dataset (any folder of Parquet files, e.g. from
+                  `tradescan generate`) as it is: nothing is generated, --rows and
+                  --seed are ignored, the row count comes from the footers
+  --floor-only    time the decode floor only, and print one line per thread count:
+                  `floor threads=T seconds=S rows=N peak_rss_mib=M columns=a,b`
+  --columns LIST  comma-separated columns the floor decodes (default: the six the
+                  scan's measure pass needs: hs_code,origin,unit,quantity,
+                  net_mass_kg,customs_value)
 
 The binary uses mimalloc, as the tradescan CLI does; its options come from the
 environment (e.g. MIMALLOC_PURGE_DELAY=-1 keeps freed memory instead of returning it
@@ -54,6 +70,9 @@ struct Args {
     threads: Vec<usize>,
     repeat: usize,
     batch_size: Option<usize>,
+    data: Option<PathBuf>,
+    floor_only: bool,
+    columns: Vec<String>,
 }
 
 fn number<T: std::str::FromStr>(flag: &str, v: Option<String>) -> Result<T, BoxError> {
@@ -71,6 +90,9 @@ fn parse_args() -> Result<Option<Args>, BoxError> {
         threads: vec![1, 2],
         repeat: 3,
         batch_size: None,
+        data: None,
+        floor_only: false,
+        columns: SCAN_COLUMNS.iter().map(|c| c.to_string()).collect(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -95,6 +117,20 @@ fn parse_args() -> Result<Option<Args>, BoxError> {
                 }
             }
             "--batch-size" => a.batch_size = Some(number(&flag, it.next())?),
+            "--data" => a.data = Some(it.next().ok_or("--data needs a value")?.into()),
+            "--floor-only" => a.floor_only = true,
+            "--columns" => {
+                let list = it.next().ok_or("--columns needs a value")?;
+                a.columns.clear();
+                for c in list.split(',').map(str::trim).filter(|c| !c.is_empty()) {
+                    if !a.columns.iter().any(|have| have == c) {
+                        a.columns.push(c.to_string());
+                    }
+                }
+                if a.columns.is_empty() {
+                    return Err("--columns: name at least one column".into());
+                }
+            }
             "-h" | "--help" => return Ok(None),
             // `cargo bench` passes `--bench` to every target; tolerate it.
             "--bench" => {}
@@ -150,30 +186,97 @@ struct Row {
     stages: Vec<(String, u64)>,
 }
 
+/// Rows of `files` according to their footers.
+fn footer_rows(files: &[PathBuf]) -> Result<u64, BoxError> {
+    let mut rows = 0u64;
+    for f in files {
+        let reader = SerializedFileReader::new(std::fs::File::open(f)?)?;
+        rows += reader.metadata().file_metadata().num_rows().max(0) as u64;
+    }
+    Ok(rows)
+}
+
+/// `--floor-only`: the decode floor of `a.columns` per thread count, one line each.
+fn run_floor_only(
+    a: &Args,
+    files: &[PathBuf],
+    batch_size: usize,
+    rows: u64,
+) -> Result<bool, BoxError> {
+    let can_reset = reset_peak_rss();
+    let columns: Vec<&str> = a.columns.iter().map(String::as_str).collect();
+    for &threads in &a.threads {
+        let mut times = Vec::new();
+        let mut rss: Option<u64> = None;
+        for k in 0..a.repeat {
+            reset_peak_rss();
+            let (t, n) = decode_floor(files, &columns, threads, batch_size)?;
+            if n != rows {
+                return Err(format!("floor decoded {n} rows, the footers say {rows}").into());
+            }
+            rss = rss.max(peak_rss_bytes());
+            eprintln!(
+                "  floor threads {threads} run {k}: {:.3} s, {n} rows",
+                t.as_secs_f64()
+            );
+            times.push(t);
+        }
+        println!(
+            "floor threads={threads} seconds={:.4} rows={rows} peak_rss_mib={} repeat={} \
+             batch_size={batch_size} rss_per_run={can_reset} columns={}",
+            median(&times).as_secs_f64(),
+            mib(rss),
+            a.repeat,
+            a.columns.join(",")
+        );
+    }
+    Ok(true)
+}
+
 fn run(a: &Args) -> Result<bool, BoxError> {
-    let dir = a.dir.clone().unwrap_or_else(|| {
-        std::env::temp_dir().join(format!("tradescan-e2e-{}-{}", a.rows, a.seed))
-    });
-    let gen_config = GeneratorConfig {
-        rows: a.rows,
-        seed: a.seed,
-        ..Default::default()
+    let (dir, data) = match &a.data {
+        Some(dir) => {
+            eprintln!("dataset: {} (existing, used as is)", dir.display());
+            (dir.clone(), None)
+        }
+        None => {
+            let dir = a.dir.clone().unwrap_or_else(|| {
+                std::env::temp_dir().join(format!("tradescan-e2e-{}-{}", a.rows, a.seed))
+            });
+            let gen_config = GeneratorConfig {
+                rows: a.rows,
+                seed: a.seed,
+                ..Default::default()
+            };
+            eprintln!(
+                "dataset: {} rows, seed {}, {}",
+                a.rows,
+                a.seed,
+                dir.display()
+            );
+            let data = ensure_dataset(&dir, &gen_config)?;
+            (dir, Some(data))
+        }
     };
-    eprintln!(
-        "dataset: {} rows, seed {}, {}",
-        a.rows,
-        a.seed,
-        dir.display()
-    );
-    let data = ensure_dataset(&dir, &gen_config)?;
     let inputs = vec![dir.clone()];
     let files = tradescan::scan::discover(&inputs)?;
+    if files.is_empty() {
+        return Err(format!("no Parquet files under {}", dir.display()).into());
+    }
+    let rows = match &data {
+        Some(_) => a.rows,
+        None => footer_rows(&files)?,
+    };
     warm_page_cache(&files)?;
     let mut config = Config::default();
     if let Some(b) = a.batch_size {
         config.scan.batch_size = b;
     }
     let batch_size = config.scan.batch_size;
+    if a.floor_only {
+        return run_floor_only(a, &files, batch_size, rows);
+    }
+    let columns: Vec<&str> = a.columns.iter().map(String::as_str).collect();
     let can_reset = reset_peak_rss();
 
     // The floor first, for every thread count: the scan's heap (which the allocator
@@ -184,7 +287,7 @@ fn run(a: &Args) -> Result<bool, BoxError> {
         let mut frss: Option<u64> = None;
         for k in 0..a.repeat {
             reset_peak_rss();
-            let (t, n) = decode_floor(&files, threads, batch_size)?;
+            let (t, n) = decode_floor(&files, &columns, threads, batch_size)?;
             frss = frss.max(peak_rss_bytes());
             eprintln!(
                 "  floor threads {threads} run {k}: {:.3} s, {n} rows",
@@ -215,12 +318,10 @@ fn run(a: &Args) -> Result<bool, BoxError> {
             let elapsed = t.elapsed();
             let faults = minor_faults().zip(f0).map(|(b, a)| b - a);
             rss = rss.max(peak_rss_bytes());
-            if out.summary.rows_read != a.rows {
-                return Err(format!(
-                    "scan read {} rows, expected {}",
-                    out.summary.rows_read, a.rows
-                )
-                .into());
+            if out.summary.rows_read != rows {
+                return Err(
+                    format!("scan read {} rows, expected {rows}", out.summary.rows_read).into(),
+                );
             }
             row_groups = out.summary.row_groups;
             let n = out.findings.len();
@@ -265,17 +366,19 @@ fn run(a: &Args) -> Result<bool, BoxError> {
 
     println!();
     println!(
-        "tradescan-e2e: {} rows, seed {}, {} ({} files, {} row groups, {} MiB; {})",
-        a.rows,
-        a.seed,
+        "tradescan-e2e: {rows} rows, {} ({} files, {} row groups, {} MiB; {})",
         dir.display(),
         files.len(),
         row_groups,
         mib(Some(total_bytes(&files))),
-        if data.generated {
-            format!("generated in {:.1} s", data.generate_time.as_secs_f64())
-        } else {
-            "reused".into()
+        match &data {
+            Some(d) if d.generated => format!(
+                "seed {}, generated in {:.1} s",
+                a.seed,
+                d.generate_time.as_secs_f64()
+            ),
+            Some(_) => format!("seed {}, reused", a.seed),
+            None => "existing dataset".into(),
         }
     );
     println!(
@@ -308,16 +411,16 @@ fn run(a: &Args) -> Result<bool, BoxError> {
     for r in &rows_out {
         println!(
             "{:>11} {:>7} {:>8.3} {:>9} {:>9} {:>9} {:>8} {:>8.3} {:>9} {:>10} {:>10.2}",
-            a.rows,
+            rows,
             r.threads,
             r.scan.as_secs_f64(),
-            rate(a.rows, r.scan),
+            rate(rows, r.scan),
             r.findings,
             mib(r.scan_rss),
             r.faults
                 .map_or_else(|| "?".into(), |f| format!("{:.1}", f as f64 / 1e3)),
             r.floor.as_secs_f64(),
-            rate(a.rows, r.floor),
+            rate(rows, r.floor),
             mib(r.floor_rss),
             r.scan.as_secs_f64() / r.floor.as_secs_f64()
         );
