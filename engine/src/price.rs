@@ -16,7 +16,7 @@ use crate::volume::cells::{CellOptions, InternError, LineColumns, UnitCells};
 /// Fine group id of a line without a usable key (see `baseline::build`).
 pub use crate::baseline::NO_GROUP;
 
-/// Columns the measure pass decodes.
+/// Columns the measure pass can decode (see [`MeasureOptions::columns`]).
 pub const MEASURE_COLUMNS: [Col; 7] = [
     Col::HsCode,
     Col::Origin,
@@ -115,6 +115,28 @@ pub struct MeasureOptions {
     pub volume: Option<CellOptions>,
 }
 
+impl MeasureOptions {
+    /// The columns this pass needs: net mass only when a measure can use it, the date
+    /// only with a date window or volume series, importer and office only for volume
+    /// series. A column not decoded reads as missing (a line without a date then gets
+    /// no `missing_date` note: nothing uses its date).
+    pub fn columns(&self) -> Vec<Col> {
+        let mut cols: Vec<Col> = MEASURE_COLUMNS
+            .iter()
+            .copied()
+            .filter(|c| match c {
+                Col::NetMassKg => self.denominator != Denominator::Quantity || self.kg_per_unit,
+                Col::Date => self.window != (None, None) || self.volume.is_some(),
+                _ => true,
+            })
+            .collect();
+        if self.volume.is_some() {
+            cols.extend([Col::ImporterId, Col::Office]);
+        }
+        cols
+    }
+}
+
 /// Read one unit and compute each line's key and measures.
 pub fn measure_unit(
     plan: &ScanPlan,
@@ -133,10 +155,10 @@ pub fn measure_unit(
     let windowed = opts.window != (None, None);
     let mut row: u64 = 0;
     let mut scratch = Scratch::default();
-    let mut columns = MEASURE_COLUMNS.to_vec();
+    let columns = opts.columns();
+    let dates_read = columns.contains(&Col::Date);
     if opts.volume.is_some() {
         out.cells = Some(UnitCells::with_rows(cap));
-        columns.extend([Col::ImporterId, Col::Office]);
     }
     read_unit(
         plan,
@@ -215,7 +237,7 @@ pub fn measure_unit(
                     push_none(&mut out, opts.kg_per_unit);
                     continue;
                 }
-                if d == NULL_DATE {
+                if d == NULL_DATE && dates_read {
                     out.note(Note::MissingDate, r);
                 }
                 let bad = if hs[i] == HsCode::NONE {
