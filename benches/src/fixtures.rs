@@ -3,19 +3,23 @@
 //! Shapes follow the synthetic generator (`tradescan_datasets::generate`) loosely:
 //! a Zipf-popular catalogue of national HS codes, Zipf origins, mostly `KGM` units,
 //! log-normal quantities and prices, and a little dirt (missing and zero values) so
-//! the kernels' skip branches are exercised at realistic rates.
+//! the kernels' skip branches are exercised at realistic rates. The volume fixtures
+//! ([`panel_entries`], [`volume_series`], [`cell_lines`]) follow the generator's
+//! volume shapes in the same loose way.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use arrow::array::{DictionaryArray, Float64Array, Int32Array, StringArray};
+use arrow::array::{Array, ArrayRef, DictionaryArray, Float64Array, Int32Array, StringArray};
 use arrow::buffer::{NullBuffer, ScalarBuffer};
 use arrow::datatypes::Int32Type;
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::{Rng, SeedableRng};
 use tradescan::baseline::{FineKey, NO_GROUP};
+use tradescan::kernels::arrow_edge::NULL_DATE;
 use tradescan::kernels::codes::{Code, HsCode};
 use tradescan::kernels::unit_value::Basis;
+use tradescan::volume::cells::LineColumns;
 
 /// Seed of every bench fixture.
 pub const SEED: u64 = 0x7ade_5ca9;
@@ -375,4 +379,308 @@ pub fn grouped_lines(rows: usize, hs6: usize, rng: &mut Rand) -> GroupedLines {
         out.value.push(x);
     }
     out
+}
+
+// Volume fixtures: panels, weekly series and the lines the per-unit cell aggregation
+// reads.
+
+/// Panel entries `(series, period, amount)` as `Panel::build` takes them: sorted by
+/// series then period, one per cell present. Each series is active in a share of the
+/// periods drawn uniformly in `[fill / 2, 3 * fill / 2]` (at most 1), so the panel's
+/// fill is about `fill`; amounts are log-normal around a level of the series' own.
+pub fn panel_entries(
+    series: usize,
+    periods: usize,
+    fill: f64,
+    rng: &mut Rand,
+) -> Vec<(u32, u32, f64)> {
+    let mut out = Vec::with_capacity((series as f64 * periods as f64 * fill * 1.1) as usize);
+    for s in 0..series {
+        let p = (fill * (0.5 + rng.f64())).min(1.0);
+        let level = 4.0 + 2.0 * rng.normal();
+        for t in 0..periods {
+            if rng.chance(p) {
+                out.push((s as u32, t as u32, (level + 0.8 * rng.normal()).exp()));
+            }
+        }
+    }
+    out
+}
+
+/// Weekly volume series, one after the other, `periods` each: amount and line count
+/// per period (zero where no line).
+#[derive(Debug, Clone)]
+pub struct VolumeSeries {
+    /// Periods per series.
+    pub periods: usize,
+    /// Amounts, `series * periods`.
+    pub amounts: Vec<f64>,
+    /// Lines per period, `series * periods`.
+    pub lines: Vec<f64>,
+    /// Planted surges: (series, period).
+    pub surges: Vec<(usize, usize)>,
+    /// Planted drops (three zero periods in a steady series): (series, first period).
+    pub drops: Vec<(usize, usize)>,
+}
+
+impl VolumeSeries {
+    /// Number of series.
+    pub fn len(&self) -> usize {
+        self.amounts.len() / self.periods.max(1)
+    }
+
+    /// Whether there is no series.
+    pub fn is_empty(&self) -> bool {
+        self.amounts.is_empty()
+    }
+
+    /// Amounts and line counts of series `s`.
+    pub fn series(&self, s: usize) -> (&[f64], &[f64]) {
+        let r = s * self.periods..(s + 1) * self.periods;
+        (&self.amounts[r.clone()], &self.lines[r])
+    }
+}
+
+/// `series` weekly series of `periods` periods with the shapes of customs data: half
+/// are regular (active in 80-100% of the weeks), a third intermittent (15-60%), the
+/// rest rare (2-10%); amounts log-normal around the series' level (ln spread 0.3-0.8),
+/// 1 to 12 lines per active week. ~3% of the regular and intermittent series have a
+/// planted surge (20-100 times the level, after week 20); ~1% of the regular ones are
+/// steady supplies (ln spread 0.1, active 95-100% of the weeks) with a planted drop
+/// (three zero weeks after week 30): a drop stands out only in a steady series.
+pub fn volume_series(series: usize, periods: usize, rng: &mut Rand) -> VolumeSeries {
+    let mut out = VolumeSeries {
+        periods,
+        amounts: Vec::with_capacity(series * periods),
+        lines: Vec::with_capacity(series * periods),
+        surges: Vec::new(),
+        drops: Vec::new(),
+    };
+    for s in 0..series {
+        let shape = rng.below(100);
+        let surge = shape < 85 && periods > 21 && rng.chance(0.03);
+        let drop = !surge && shape < 50 && periods > 34 && rng.chance(0.01);
+        let p = match shape {
+            _ if drop => 0.95 + 0.05 * rng.f64(),
+            0..50 => 0.8 + 0.2 * rng.f64(),
+            50..85 => 0.15 + 0.45 * rng.f64(),
+            _ => 0.02 + 0.08 * rng.f64(),
+        };
+        let level = 5.0 + 2.0 * rng.normal();
+        let sigma = if drop { 0.1 } else { 0.3 + 0.5 * rng.f64() };
+        let lines_mean = 1 + rng.below(6);
+        let start = out.amounts.len();
+        for _ in 0..periods {
+            if rng.chance(p) {
+                out.amounts.push((level + sigma * rng.normal()).exp());
+                out.lines.push((1 + rng.below(2 * lines_mean)) as f64);
+            } else {
+                out.amounts.push(0.0);
+                out.lines.push(0.0);
+            }
+        }
+        if surge {
+            let t = 20 + rng.below((periods - 20) as u64) as usize;
+            // A factor log-uniform in [20, 100].
+            let ln_factor = 20f64.ln() + rng.f64() * (100f64.ln() - 20f64.ln());
+            out.amounts[start + t] = (level + ln_factor).exp();
+            out.lines[start + t] = out.lines[start + t].max(1.0);
+            out.surges.push((s, t));
+        } else if drop {
+            let t = 30 + rng.below((periods - 33) as u64) as usize;
+            out.amounts[start + t..start + t + 3].fill(0.0);
+            out.lines[start + t..start + t + 3].fill(0.0);
+            out.drops.push((s, t));
+        }
+    }
+    out
+}
+
+/// First day of the cell fixture's year (2024-01-01, days since 1970-01-01).
+pub const CELL_YEAR_START: i32 = 19_723;
+
+/// Customs offices of the cell fixture (`BE0101` spellings, as the generator's).
+pub const CELL_OFFICES: usize = 25;
+
+/// Declaration lines as the volume pass reads them: decoded key and measure columns,
+/// importer ids as a dictionary array, offices as plain strings.
+#[derive(Debug, Clone)]
+pub struct CellLines {
+    /// HS codes ([`HsCode::NONE`] for ~0.2% of lines; ~0.1% have only 4 digits).
+    pub hs: Vec<HsCode>,
+    /// Origins.
+    pub origin: Vec<Code>,
+    /// Acceptance dates over a year from [`CELL_YEAR_START`]; [`NULL_DATE`] for ~0.3%.
+    pub dates: Vec<i32>,
+    /// Quantities, NaN for ~1%.
+    pub quantity: Vec<f64>,
+    /// Net masses.
+    pub mass: Vec<f64>,
+    /// Customs values.
+    pub value: Vec<f64>,
+    /// `Dictionary(Int32, Utf8)` of importer ids, null for ~0.5% of lines.
+    pub importer: ArrayRef,
+    /// `Utf8` office codes.
+    pub office: ArrayRef,
+    /// Distinct importer ids in the dictionary.
+    pub importers: usize,
+}
+
+/// One batch of [`CellLines`], as a reader hands it over: a row range and the string
+/// columns sliced to it (sharing the dictionary, as batches of one column chunk do).
+#[derive(Debug, Clone)]
+pub struct LineBatch {
+    /// Rows of the batch.
+    pub rows: std::ops::Range<usize>,
+    /// Importer ids of the batch.
+    pub importer: ArrayRef,
+    /// Offices of the batch.
+    pub office: ArrayRef,
+}
+
+impl LineBatch {
+    /// The batch's columns.
+    pub fn columns<'a>(&'a self, lines: &'a CellLines) -> LineColumns<'a> {
+        let r = self.rows.clone();
+        LineColumns {
+            hs: &lines.hs[r.clone()],
+            origin: &lines.origin[r.clone()],
+            dates: &lines.dates[r.clone()],
+            quantity: &lines.quantity[r.clone()],
+            mass: &lines.mass[r.clone()],
+            value: &lines.value[r],
+            importer: Some(&self.importer),
+            office: Some(&self.office),
+        }
+    }
+}
+
+impl CellLines {
+    /// Number of lines.
+    pub fn len(&self) -> usize {
+        self.hs.len()
+    }
+
+    /// Whether there is no line.
+    pub fn is_empty(&self) -> bool {
+        self.hs.is_empty()
+    }
+
+    /// The first `rows` lines cut into scan units of `unit_rows` lines, each cut into
+    /// batches of `batch_size` lines.
+    pub fn units(&self, rows: usize, unit_rows: usize, batch_size: usize) -> Vec<Vec<LineBatch>> {
+        let rows = rows.min(self.len());
+        (0..rows)
+            .step_by(unit_rows.max(1))
+            .map(|u| {
+                let end = (u + unit_rows).min(rows);
+                (u..end)
+                    .step_by(batch_size.max(1))
+                    .map(|b| {
+                        let e = (b + batch_size).min(end);
+                        LineBatch {
+                            rows: b..e,
+                            importer: self.importer.slice(b, e - b),
+                            office: self.office.slice(b, e - b),
+                        }
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+}
+
+/// `rows` lines of a year of trade by `importers` importers (Zipf): each importer has a
+/// portfolio of 1-8 national codes (85% of its lines), 1-3 usual origins (80%) and a
+/// home office (90%); codes come from a Zipf catalogue of 4,000, origins are Zipf over
+/// [`ORIGINS`]; quantities, masses and values log-normal, with a little dirt.
+pub fn cell_lines(rows: usize, importers: usize, rng: &mut Rand) -> CellLines {
+    let catalogue: Vec<HsCode> = hs_catalogue(4_000, rng)
+        .iter()
+        .map(|s| HsCode::parse(s).unwrap_or_default())
+        .collect();
+    let hs_zipf = Zipf::new(catalogue.len(), 1.1, 10.0);
+    let origin_zipf = Zipf::new(ORIGINS.len(), 1.0, 2.0);
+    let office_zipf = Zipf::new(CELL_OFFICES, 1.0, 1.0);
+    let importer_zipf = Zipf::new(importers, 1.0, 5.0);
+    let origins: Vec<Code> = ORIGINS.iter().map(|o| Code::parse(o)).collect();
+    let offices: Vec<String> = (0..CELL_OFFICES)
+        .map(|i| format!("{}{:04}", ["BE", "DE", "NL", "FR", "IT"][i % 5], 101 + i))
+        .collect();
+    let names: Vec<String> = (0..importers).map(|i| format!("IM{i:06}")).collect();
+    let portfolio: Vec<Vec<usize>> = (0..importers)
+        .map(|_| (0..1 + rng.below(8)).map(|_| hs_zipf.sample(rng)).collect())
+        .collect();
+    let usual: Vec<Vec<usize>> = (0..importers)
+        .map(|_| {
+            (0..1 + rng.below(3))
+                .map(|_| origin_zipf.sample(rng))
+                .collect()
+        })
+        .collect();
+    let home: Vec<usize> = (0..importers).map(|_| office_zipf.sample(rng)).collect();
+
+    let mut hs = Vec::with_capacity(rows);
+    let mut origin = Vec::with_capacity(rows);
+    let mut dates = Vec::with_capacity(rows);
+    let mut quantity = Vec::with_capacity(rows);
+    let mut mass = Vec::with_capacity(rows);
+    let mut value = Vec::with_capacity(rows);
+    let mut keys: Vec<Option<i32>> = Vec::with_capacity(rows);
+    let mut office: Vec<&str> = Vec::with_capacity(rows);
+    for _ in 0..rows {
+        let imp = importer_zipf.sample(rng);
+        let own = &portfolio[imp];
+        let code = if rng.chance(0.85) {
+            catalogue[own[rng.below(own.len() as u64) as usize]]
+        } else {
+            catalogue[hs_zipf.sample(rng)]
+        };
+        let code = match rng.below(1000) {
+            0 | 1 => HsCode::NONE,
+            2 => code.prefix(4),
+            _ => code,
+        };
+        hs.push(code);
+        let own = &usual[imp];
+        origin.push(
+            origins[if rng.chance(0.8) {
+                own[rng.below(own.len() as u64) as usize]
+            } else {
+                origin_zipf.sample(rng)
+            }],
+        );
+        dates.push(if rng.chance(0.003) {
+            NULL_DATE
+        } else {
+            CELL_YEAR_START + rng.below(366) as i32
+        });
+        let q = (3.0 + 1.5 * rng.normal()).exp();
+        quantity.push(if rng.chance(0.01) { f64::NAN } else { q });
+        mass.push(q * (-1.0 + rng.normal()).exp());
+        value.push(q * (2.0 + 1.2 * rng.normal()).exp());
+        keys.push((!rng.chance(0.005)).then_some(imp as i32));
+        let o = if rng.chance(0.9) {
+            home[imp]
+        } else {
+            rng.below(CELL_OFFICES as u64) as usize
+        };
+        office.push(&offices[o]);
+    }
+    let importer: ArrayRef = Arc::new(DictionaryArray::<Int32Type>::new(
+        Int32Array::from(keys),
+        Arc::new(StringArray::from_iter_values(&names)),
+    ));
+    let office: ArrayRef = Arc::new(StringArray::from_iter_values(office));
+    CellLines {
+        hs,
+        origin,
+        dates,
+        quantity,
+        mass,
+        value,
+        importer,
+        office,
+        importers,
+    }
 }

@@ -3,9 +3,13 @@
 //!
 //! - `benches/kernels.rs`: one bench per kernel (`kernels/...`, `baseline/...`,
 //!   `detect/...`) on in-memory fixtures from [`fixtures`].
+//! - `benches/volume.rs`: the volume pass's kernels (`volume/panel/...`,
+//!   `volume/rolling/...`, `volume/surge/...`, `volume/cells/...`) on in-memory
+//!   fixtures from [`fixtures`].
 //! - `benches/scan.rs`: `Engine::scan` on generated Parquet data (`scan/e2e/...`).
 //! - `src/bin/e2e.rs` (binary `tradescan-e2e`): big end-to-end runs with wall time,
-//!   rows/s, peak RSS and the "decode floor" ([`e2e::decode_floor`]).
+//!   rows/s, peak RSS and the "decode floor" ([`e2e::decode_floor`]), with the volume
+//!   detectors on, off or both.
 //!
 //! Every fixture comes from a fixed seed on a ChaCha8 stream, so two runs of a bench
 //! time the same work; benches assert a checksum inside the timed loop so the optimiser

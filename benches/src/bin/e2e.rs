@@ -9,9 +9,14 @@
 //! come before the first scan, so the floor's peak RSS is not inflated by heap the
 //! allocator keeps after a scan.
 //!
+//! `--volume` chooses the configurations scanned: the default one (volume detectors
+//! on), the same with no volume detector (`volume.detectors = []`, so the volume pass
+//! is skipped), or both (the default); with both, a table puts the two medians of
+//! each thread count side by side.
+//!
 //! ```text
 //! cargo run --release -p tradescan-benches --bin tradescan-e2e -- \
-//!     --rows 20000000 --dir /tmp/e2e20m --threads 1,2 --repeat 3
+//!     --rows 20000000 --dir /tmp/e2e20m --threads 1,2 --repeat 3 --volume both
 //! ```
 //!
 //! `--data DIR --floor-only --columns LIST` times only the decode floor of the given
@@ -37,7 +42,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const USAGE: &str = "\
 usage: tradescan-e2e [--rows N] [--seed S] [--dir DIR] [--threads LIST] [--repeat K]
-                     [--batch-size B]
+                     [--batch-size B] [--volume on|off|both]
        tradescan-e2e --data DIR --floor-only [--columns LIST] [--threads LIST]
                      [--repeat K] [--batch-size B]
 
@@ -57,6 +62,9 @@ usage: tradescan-e2e [--rows N] [--seed S] [--dir DIR] [--threads LIST] [--repea
   --columns LIST  comma-separated columns the floor decodes (default: the six the
                   scan's measure pass needs: hs_code,origin,unit,quantity,
                   net_mass_kg,customs_value)
+  --volume MODE   scan with the volume detectors `on` (the default configuration),
+                  `off` (no volume detector: the volume pass is skipped) or `both`,
+                  printed side by side (default both)
 
 The binary uses mimalloc, as the tradescan CLI does; its options come from the
 environment (e.g. MIMALLOC_PURGE_DELAY=-1 keeps freed memory instead of returning it
@@ -73,6 +81,8 @@ struct Args {
     data: Option<PathBuf>,
     floor_only: bool,
     columns: Vec<String>,
+    /// Volume detectors on / off, in run order.
+    volume: Vec<bool>,
 }
 
 fn number<T: std::str::FromStr>(flag: &str, v: Option<String>) -> Result<T, BoxError> {
@@ -93,6 +103,7 @@ fn parse_args() -> Result<Option<Args>, BoxError> {
         data: None,
         floor_only: false,
         columns: SCAN_COLUMNS.iter().map(|c| c.to_string()).collect(),
+        volume: vec![true, false],
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -129,6 +140,14 @@ fn parse_args() -> Result<Option<Args>, BoxError> {
                 }
                 if a.columns.is_empty() {
                     return Err("--columns: name at least one column".into());
+                }
+            }
+            "--volume" => {
+                a.volume = match it.next().as_deref() {
+                    Some("on") => vec![true],
+                    Some("off") => vec![false],
+                    Some("both") => vec![true, false],
+                    _ => return Err("--volume needs `on`, `off` or `both`".into()),
                 }
             }
             "-h" | "--help" => return Ok(None),
@@ -175,8 +194,13 @@ fn rate(rows: u64, t: Duration) -> String {
     }
 }
 
+fn on_off(volume: bool) -> &'static str {
+    if volume { "on" } else { "off" }
+}
+
 struct Row {
     threads: usize,
+    volume: bool,
     scan: Duration,
     findings: usize,
     scan_rss: Option<u64>,
@@ -231,6 +255,41 @@ fn run_floor_only(
         );
     }
     Ok(true)
+}
+
+/// Volume on vs off, side by side per thread count (when both were scanned).
+fn print_on_off(rows: u64, rows_out: &[Row]) {
+    let pairs: Vec<(&Row, &Row)> = rows_out
+        .iter()
+        .filter(|r| r.volume)
+        .filter_map(|on| {
+            rows_out
+                .iter()
+                .find(|off| !off.volume && off.threads == on.threads)
+                .map(|off| (on, off))
+        })
+        .collect();
+    if pairs.is_empty() {
+        return;
+    }
+    println!("volume detectors on vs off (median wall seconds, rows/s):");
+    println!(
+        "{:>7} {:>8} {:>9} {:>8} {:>9} {:>8} {:>9}",
+        "threads", "on_s", "on_r/s", "off_s", "off_r/s", "on/off", "volume_s"
+    );
+    for (on, off) in pairs {
+        println!(
+            "{:>7} {:>8.3} {:>9} {:>8.3} {:>9} {:>8.2} {:>9.3}",
+            on.threads,
+            on.scan.as_secs_f64(),
+            rate(rows, on.scan),
+            off.scan.as_secs_f64(),
+            rate(rows, off.scan),
+            on.scan.as_secs_f64() / off.scan.as_secs_f64(),
+            on.scan.as_secs_f64() - off.scan.as_secs_f64()
+        );
+    }
+    println!("volume_s: on_s - off_s, the wall time the volume pass adds");
 }
 
 fn run(a: &Args) -> Result<bool, BoxError> {
@@ -300,13 +359,27 @@ fn run(a: &Args) -> Result<bool, BoxError> {
 
     let rss_before_scans = rss_bytes();
     let mut rows_out: Vec<Row> = Vec::new();
-    let mut findings_seen: Option<usize> = None;
+    // Findings of the first run with volume detectors off [0] and on [1]: every run of
+    // a configuration must find the same.
+    let mut findings_seen: [Option<usize>; 2] = [None; 2];
     let mut consistent = true;
     let mut row_groups = 0;
-    for (ti, &threads) in a.threads.iter().enumerate() {
+    // Per thread count, each volume setting.
+    let runs_of: Vec<(usize, usize, bool)> = a
+        .threads
+        .iter()
+        .enumerate()
+        .flat_map(|(ti, &t)| a.volume.iter().map(move |&v| (ti, t, v)))
+        .collect();
+    for &(ti, threads, volume) in &runs_of {
         let mut cfg = config.clone();
         cfg.scan.threads = threads;
+        if !volume {
+            cfg.volume.detectors = Vec::new();
+        }
         let engine = Engine::new(cfg)?;
+        let findings_seen = &mut findings_seen[usize::from(volume)];
+        let mode = on_off(volume);
         let mut times = Vec::new();
         let mut rss: Option<u64> = None;
         let mut runs = Vec::new();
@@ -327,13 +400,15 @@ fn run(a: &Args) -> Result<bool, BoxError> {
             let n = out.findings.len();
             if findings_seen.is_some_and(|f| f != n) {
                 eprintln!(
-                    "MISMATCH: threads {threads} run {k}: {n} findings, earlier runs {findings_seen:?}"
+                    "MISMATCH: threads {threads} volume {mode} run {k}: {n} findings, \
+                     earlier runs {findings_seen:?}"
                 );
                 consistent = false;
             }
             findings_seen.get_or_insert(n);
             eprintln!(
-                "  scan  threads {threads} run {k}: {:.3} s, {n} findings, stages {:?}",
+                "  scan  threads {threads} volume {mode} run {k}: {:.3} s, {n} findings, \
+                 stages {:?}",
                 elapsed.as_secs_f64(),
                 out.summary.timings_ms
             );
@@ -354,6 +429,7 @@ fn run(a: &Args) -> Result<bool, BoxError> {
         let (floor, floor_rss) = floors[ti];
         rows_out.push(Row {
             threads,
+            volume,
             scan,
             findings: findings_seen.unwrap_or(0),
             scan_rss: rss,
@@ -395,9 +471,10 @@ fn run(a: &Args) -> Result<bool, BoxError> {
         }
     );
     println!(
-        "{:>11} {:>7} {:>8} {:>9} {:>9} {:>9} {:>8} {:>8} {:>9} {:>10} {:>10}",
+        "{:>11} {:>7} {:>6} {:>8} {:>9} {:>9} {:>9} {:>8} {:>8} {:>9} {:>10} {:>10}",
         "rows",
         "threads",
+        "volume",
         "scan_s",
         "rows/s",
         "findings",
@@ -410,9 +487,10 @@ fn run(a: &Args) -> Result<bool, BoxError> {
     );
     for r in &rows_out {
         println!(
-            "{:>11} {:>7} {:>8.3} {:>9} {:>9} {:>9} {:>8} {:>8.3} {:>9} {:>10} {:>10.2}",
+            "{:>11} {:>7} {:>6} {:>8.3} {:>9} {:>9} {:>9} {:>8} {:>8.3} {:>9} {:>10} {:>10.2}",
             rows,
             r.threads,
+            on_off(r.volume),
             r.scan.as_secs_f64(),
             rate(rows, r.scan),
             r.findings,
@@ -426,14 +504,21 @@ fn run(a: &Args) -> Result<bool, BoxError> {
         );
     }
     println!(
-        "scan_s, floor_s: median wall seconds; rss_MiB: peak RSS over the scan runs; \
+        "scan_s, floor_s: median wall seconds; volume: volume detectors on (default \
+         config) or off (volume.detectors = []); rss_MiB: peak RSS over the scan runs; \
          faults_k: minor page faults in the median scan run, thousands; scan/floor: \
          scan_s / floor_s"
     );
+    print_on_off(rows, &rows_out);
     println!("scan stages of the median run, ms (engine's summary.timings_ms):");
     for r in &rows_out {
         let s: Vec<String> = r.stages.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        println!("  threads {}: {}", r.threads, s.join(" "));
+        println!(
+            "  threads {} volume {}: {}",
+            r.threads,
+            on_off(r.volume),
+            s.join(" ")
+        );
     }
     println!(
         "RSS before the first scan: {} MiB; after the last: {} MiB",
