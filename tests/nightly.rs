@@ -427,3 +427,177 @@ fn zero_row_files_and_all_null_columns_are_counted_not_fatal() {
     assert_eq!(m["rows_skipped"]["missing_customs_value"], 30);
     assert_eq!(rows_accounted(&m), 80);
 }
+
+/// (detector, declaration, line, series key, hs6, importer, origin, office, period
+/// start, score bits) of every finding.
+type Key = (
+    String,
+    Option<String>,
+    Option<i64>,
+    Option<String>,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<i32>,
+    Option<i32>,
+    u64,
+);
+
+fn finding_keys(path: &Path) -> Vec<Key> {
+    use arrow::array::{Array, AsArray};
+    use arrow::datatypes::{Date32Type, Float64Type, Int64Type};
+    let reader = ParquetRecordBatchReaderBuilder::try_new(File::open(path).unwrap())
+        .unwrap()
+        .build()
+        .unwrap();
+    let mut out = Vec::new();
+    for b in reader {
+        let b = b.unwrap();
+        let s = |n: &str| b.column_by_name(n).unwrap().as_string::<i32>().clone();
+        let (det, decl, key, hs6, imp, ori, off) = (
+            s("detector"),
+            s("declaration_id"),
+            s("series_key"),
+            s("hs6"),
+            s("importer_id"),
+            s("origin"),
+            s("office"),
+        );
+        let line = b
+            .column_by_name("line_no")
+            .unwrap()
+            .as_primitive::<Int64Type>()
+            .clone();
+        let date = b
+            .column_by_name("date")
+            .unwrap()
+            .as_primitive::<Date32Type>()
+            .clone();
+        let start = b
+            .column_by_name("period_start")
+            .unwrap()
+            .as_primitive::<Date32Type>()
+            .clone();
+        let score = b
+            .column_by_name("score")
+            .unwrap()
+            .as_primitive::<Float64Type>()
+            .clone();
+        let opt =
+            |a: &arrow::array::StringArray, i: usize| a.is_valid(i).then(|| a.value(i).to_string());
+        for i in 0..b.num_rows() {
+            out.push((
+                det.value(i).to_string(),
+                opt(&decl, i),
+                line.is_valid(i).then(|| line.value(i)),
+                opt(&key, i),
+                hs6.value(i).to_string(),
+                opt(&imp, i),
+                opt(&ori, i),
+                opt(&off, i),
+                date.is_valid(i).then(|| date.value(i)),
+                start.is_valid(i).then(|| start.value(i)),
+                score.value(i).to_bits(),
+            ));
+        }
+    }
+    out
+}
+
+/// Fit on eleven months, score the twelfth against the stored baseline: the findings
+/// are those of one scan over all twelve months restricted to the twelfth month's lines
+/// and the periods it touches.
+#[test]
+fn scoring_a_month_against_a_fitted_baseline_equals_one_scan_restricted_to_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    crate::generate(&data, 120_000, 21);
+    let mut files = month_files(&data);
+    let last = files.pop().unwrap();
+    let base = tmp.path().join("base");
+    let mut args: Vec<std::ffi::OsString> = vec!["fit".into()];
+    args.extend(files.iter().map(|f| f.into()));
+    args.extend(["--out".into(), base.clone().into()]);
+    let o = run(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let night = tmp.path().join("night");
+    let o = run(scan_args(
+        None,
+        &[&last],
+        &night,
+        &["--baseline", base.to_str().unwrap()],
+    ));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let full = tmp.path().join("full");
+    let o = run(scan_args(None, &[&data], &full, &[]));
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    // 2025-12-01 and the Monday of its week (2025-12-01 is a Monday).
+    let first_day = 20_423;
+    let mut want: Vec<Key> = finding_keys(&full.join("findings.parquet"))
+        .into_iter()
+        .filter(|k| k.8.is_some_and(|d| d >= first_day) || k.9.is_some_and(|d| d >= first_day))
+        .collect();
+    let mut got = finding_keys(&night.join("findings.parquet"));
+    want.sort();
+    got.sort();
+    assert!(got.len() > 50, "{} findings", got.len());
+    assert_eq!(got, want);
+    let m = manifest(&night);
+    let id = std::fs::read_to_string(base.join("baseline.json")).unwrap();
+    assert!(id.contains(m["baseline"].as_str().unwrap()));
+}
+
+/// `fit --update` with new months and a window writes the same bytes as a fresh fit of
+/// all the files with the same window.
+#[test]
+fn fit_update_equals_a_fresh_fit_byte_for_byte() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    crate::generate(&data, 60_000, 22);
+    let files = month_files(&data);
+    let fit = |inputs: &[PathBuf], extra: &[&str]| {
+        let mut args: Vec<std::ffi::OsString> = vec!["fit".into()];
+        args.extend(inputs.iter().map(|f| f.into()));
+        args.extend(extra.iter().map(|a| a.into()));
+        let o = run(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+    };
+    let rolled = tmp.path().join("rolled");
+    fit(&files[..6], &["--out", rolled.to_str().unwrap()]);
+    fit(&files[6..9], &["--update", rolled.to_str().unwrap()]);
+    fit(
+        &files[9..],
+        &["--update", rolled.to_str().unwrap(), "--from", "2025-03-15"],
+    );
+    let fresh = tmp.path().join("fresh");
+    fit(
+        &files,
+        &["--out", fresh.to_str().unwrap(), "--from", "2025-03-15"],
+    );
+    for name in ["lines.parquet", "cells.parquet", "baseline.json"] {
+        let (a, b) = (
+            std::fs::read(rolled.join(name)).unwrap(),
+            std::fs::read(fresh.join(name)).unwrap(),
+        );
+        assert!(a == b, "{name} differs");
+    }
+    let meta: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(fresh.join("baseline.json")).unwrap()).unwrap();
+    // 2025-03-15 is a Saturday: the window starts on Monday 2025-03-10.
+    assert_eq!(meta["from"], "2025-03-10");
+    assert_eq!(meta["inputs"].as_array().unwrap().len(), files.len());
+
+    // A baseline fitted with other settings is refused.
+    let cfg = tmp.path().join("monthly.toml");
+    std::fs::write(&cfg, "[volume]\nperiod = \"month\"\n").unwrap();
+    let o = run(scan_args(
+        Some(&cfg),
+        &[&files[11]],
+        &tmp.path().join("o"),
+        &["--baseline", fresh.to_str().unwrap()],
+    ));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("other settings"), "{}", stderr(&o));
+}

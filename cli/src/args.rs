@@ -26,6 +26,8 @@ pub struct Cli {
 pub enum Command {
     /// Score every line of the inputs against baselines built from the same data.
     Scan(ScanArgs),
+    /// Build a baseline from history and store it (or update a stored one).
+    Fit(FitArgs),
     /// Generate demo data, scan it and print the top findings.
     Demo(DemoArgs),
     /// Write a seeded synthetic dataset with planted, labelled anomalies.
@@ -99,11 +101,34 @@ pub struct ScanArgs {
     /// Seed of `--random-audit`.
     #[arg(long, value_name = "S", default_value_t = 0)]
     pub seed: u64,
+    /// Score the inputs against this stored baseline (`tradescan fit`): its history
+    /// and the inputs form the groups and series; only the inputs are reported.
+    #[arg(long, value_name = "DIR")]
+    pub baseline: Option<PathBuf>,
     /// Exit with code 1 when there are at least N findings (default 1), like grep.
     #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "1")]
     pub fail_on_findings: Option<u64>,
     #[command(flatten)]
     pub scan: ScanOptions,
+}
+
+/// `tradescan fit`.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("target").required(true).args(["out", "update"])))]
+pub struct FitArgs {
+    /// Parquet files or folders of history (with `--update`: the new partitions).
+    #[arg(required = true, value_name = "INPUT")]
+    pub inputs: Vec<PathBuf>,
+    /// Write a new baseline into this folder.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Fold the inputs into this stored baseline (rewritten in place, atomically).
+    #[arg(long, value_name = "DIR")]
+    pub update: Option<PathBuf>,
+    /// Keep lines from this date on (YYYY-MM-DD; rounded down to the start of its week
+    /// or month). With `--update`, older history is dropped.
+    #[arg(long, value_name = "DATE")]
+    pub from: Option<String>,
 }
 
 /// `tradescan demo`.

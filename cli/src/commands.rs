@@ -10,7 +10,7 @@ use tradescan::{Config, Engine, OutputOptions, ScanOutput};
 use tradescan_datasets::generate::{GeneratorConfig, generate};
 
 use crate::args::{
-    Cli, Command, DemoArgs, EvalArgs, GenerateArgs, InspectArgs, ScanArgs, ScanOptions,
+    Cli, Command, DemoArgs, EvalArgs, FitArgs, GenerateArgs, InspectArgs, ScanArgs, ScanOptions,
     WatchlistsArgs,
 };
 use crate::progress::Bar;
@@ -26,6 +26,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     }
     match cli.command {
         Command::Scan(args) => scan(args, config, cli.quiet),
+        Command::Fit(args) => fit(args, config),
         Command::Demo(args) => demo(args, config, cli.quiet),
         Command::Generate(args) => generate_cmd(args),
         Command::Inspect(args) => inspect(args, &config),
@@ -100,7 +101,12 @@ fn scan(args: ScanArgs, mut config: Config, quiet: bool) -> Result<ExitCode> {
     config.validate()?;
     let format = Format::parse(&args.format)?;
     let engine = Engine::new(config)?;
-    let out = engine.scan(&args.inputs, &Bar::new(quiet))?;
+    let baseline = args
+        .baseline
+        .as_deref()
+        .map(tradescan::store::Baseline::read)
+        .transpose()?;
+    let out = engine.scan_with(&args.inputs, baseline.as_ref(), &Bar::new(quiet))?;
     tradescan::write_scan_output(
         &out,
         &OutputOptions {
@@ -113,6 +119,37 @@ fn scan(args: ScanArgs, mut config: Config, quiet: bool) -> Result<ExitCode> {
         one_line_summary(&out, &args.out.join(format.file_name()))
     );
     Ok(exit_code(&out, args.fail_on_findings))
+}
+
+fn fit(args: FitArgs, config: Config) -> Result<ExitCode> {
+    let from = args
+        .from
+        .as_deref()
+        .map(|s| {
+            tradescan::kernels::dates::parse_ymd(s)
+                .with_context(|| format!("--from: `{s}` is not a date (YYYY-MM-DD)"))
+        })
+        .transpose()?;
+    let engine = Engine::new(config)?;
+    let t = std::time::Instant::now();
+    let (dir, previous) = match (&args.out, &args.update) {
+        (_, Some(dir)) => (dir.clone(), Some(tradescan::store::Baseline::read(dir)?)),
+        (Some(dir), None) => (dir.clone(), None),
+        (None, None) => bail!("give --out DIR or --update DIR"),
+    };
+    let mut baseline = engine.fit(&args.inputs, previous, from)?;
+    baseline.write(&dir)?;
+    let m = &baseline.meta;
+    eprintln!(
+        "tradescan: baseline {} -> {}: {} lines, {} volume cells, {} input files ({} ms)",
+        m.id,
+        dir.display(),
+        m.lines,
+        m.cells,
+        m.inputs.len(),
+        t.elapsed().as_millis()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 /// 3 when inputs were left out (`--keep-going`), else 1 when the findings reach the

@@ -46,6 +46,7 @@ pub mod report;
 pub mod scan;
 pub mod schema;
 pub mod select;
+pub mod store;
 pub mod volume;
 pub mod watch;
 

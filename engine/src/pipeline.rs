@@ -23,6 +23,7 @@ use crate::price::{MeasureOptions, Note, UnitMeasures, measure_unit};
 use crate::report::{Finding, InputRecord, IssueExample, Summary, sig};
 use crate::scan::{ScanPlan, column_error, discover, plan, read_unit};
 use crate::schema::Col;
+use crate::store::Baseline;
 use crate::volume::analyse;
 use crate::volume::analyse::VolumeSettings;
 use crate::volume::cells::{UnitCells, merge as merge_cells};
@@ -96,6 +97,11 @@ impl Engine {
         &self.config
     }
 
+    /// The worker pool.
+    pub(crate) fn pool(&self) -> &rayon::ThreadPool {
+        &self.pool
+    }
+
     /// Worker threads.
     pub fn threads(&self) -> usize {
         self.pool.current_num_threads()
@@ -115,6 +121,21 @@ impl Engine {
 
     /// Scan the inputs: build baselines from them and score every line against them.
     pub fn scan(&self, inputs: &[PathBuf], progress: &dyn Progress) -> Result<ScanOutput> {
+        self.scan_with(inputs, None, progress)
+    }
+
+    /// Scan the inputs against a stored baseline: the baseline's history and the inputs
+    /// form the comparison groups and series together, and only the inputs' lines (and
+    /// the series periods they touch) are scored and reported (see [`crate::store`]).
+    pub fn scan_with(
+        &self,
+        inputs: &[PathBuf],
+        baseline: Option<&Baseline>,
+        progress: &dyn Progress,
+    ) -> Result<ScanOutput> {
+        if let Some(b) = baseline {
+            self.check_baseline(b)?;
+        }
         let t0 = Instant::now();
         let mut timings = BTreeMap::new();
         let mut plan = self.plan(inputs)?;
@@ -134,6 +155,7 @@ impl Engine {
             kg_per_unit: detectors.iter().any(|d| d.measure() == Measure::KgPerUnit),
             batch_size: self.config.scan.batch_size,
             volume: volume.as_ref().map(|v| v.cell_options(window)),
+            keep_dates: false,
         };
 
         // Pass 1: per-line keys and measures, in parallel per unit.
@@ -176,16 +198,29 @@ impl Engine {
         // Volume: merge the units' cells (in unit order) and run the volume detectors.
         let t = Instant::now();
         let volume_out = volume.map(|settings| {
-            let cells: Vec<UnitCells> = units.iter_mut().filter_map(|u| u.cells.take()).collect();
+            let mut cells: Vec<UnitCells> =
+                units.iter_mut().filter_map(|u| u.cells.take()).collect();
+            let new_first = cells.iter().filter_map(|c| c.day_range).map(|r| r.0).min();
+            if let Some(b) = baseline {
+                cells.insert(0, b.history_cells());
+            }
             let merged = self.pool.install(|| merge_cells(cells));
             lap(&mut timings, "volume_merge", t);
             let t = Instant::now();
-            let out = self
+            let mut out = self
                 .pool
                 .install(|| analyse(&merged, &settings, &self.watch));
+            if baseline.is_some() {
+                // Only the periods the new data touches are reported.
+                out.findings
+                    .retain(|f| new_first.is_some_and(|d| touches(f, d)));
+            }
             lap(&mut timings, "volume", t);
             out
         });
+        if let Some(b) = baseline {
+            units.insert(0, b.history_measures());
+        }
 
         // Merge local group ids into global ids, in unit order.
         let t = Instant::now();
@@ -217,6 +252,10 @@ impl Engine {
                 .then(|| Baselines::build(&parts(|u| &u.kgpu), &keys, kg_chain, price));
             (uv, kg)
         });
+        if baseline.is_some() {
+            // The history formed the groups; only the new lines are scored.
+            units.remove(0);
+        }
         lap(&mut timings, "baseline", t);
 
         // Pass 2: score every line.
@@ -302,6 +341,7 @@ impl Engine {
         summary.volume = volume_summary;
         summary.inputs = inputs;
         summary.budget = budget;
+        summary.baseline = baseline.map(|b| b.meta.id.clone());
         lap(&mut timings, "total", t0);
         summary.timings_ms = timings;
         Ok(ScanOutput { findings, summary })
@@ -926,6 +966,20 @@ fn make_finding(
         explanation,
         locator,
     }
+}
+
+/// Whether a volume finding's period reaches `first_day` or later.
+fn touches(f: &Finding, first_day: i32) -> bool {
+    use crate::volume::{PeriodKind, period_id, period_start};
+    let Some(start) = f.period_start else {
+        return true;
+    };
+    let kind = match f.period {
+        Some("month") => PeriodKind::Month,
+        Some("week") => PeriodKind::Week,
+        _ => return start >= first_day,
+    };
+    start >= period_start(kind, period_id(kind, first_day))
 }
 
 /// Draw the random audit of one unit: each line without a finding is taken with

@@ -46,6 +46,8 @@ pub struct UnitMeasures {
     pub first_note: [Option<u64>; Note::ALL.len()],
     /// The unit's volume cells, when volume detectors run.
     pub cells: Option<UnitCells>,
+    /// Per line: acceptance date ([`NULL_DATE`] when missing), with `keep_dates`.
+    pub dates: Vec<i32>,
 }
 
 /// A data-quality note on a line that is still scored.
@@ -113,6 +115,8 @@ pub struct MeasureOptions {
     pub batch_size: usize,
     /// Volume cells to aggregate in the same pass, when volume detectors run.
     pub volume: Option<CellOptions>,
+    /// Keep each line's acceptance date (`tradescan fit` stores it).
+    pub keep_dates: bool,
 }
 
 impl MeasureOptions {
@@ -126,7 +130,9 @@ impl MeasureOptions {
             .copied()
             .filter(|c| match c {
                 Col::NetMassKg => self.denominator != Denominator::Quantity || self.kg_per_unit,
-                Col::Date => self.window != (None, None) || self.volume.is_some(),
+                Col::Date => {
+                    self.window != (None, None) || self.volume.is_some() || self.keep_dates
+                }
                 _ => true,
             })
             .collect();
@@ -228,6 +234,9 @@ pub fn measure_unit(
             for i in 0..n {
                 let r = row + i as u64;
                 let d = dates[i];
+                if opts.keep_dates {
+                    out.dates.push(d);
+                }
                 if windowed
                     && (d == NULL_DATE
                         || opts.window.0.is_some_and(|f| d < f)

@@ -32,6 +32,16 @@ impl FixedSum {
         *self = FixedSum::from_i128(self.to_i128().wrapping_add(o.to_i128()));
     }
 
+    /// The raw words (low, high) of the 128-bit sum, for storage.
+    pub fn to_parts(self) -> (u64, u64) {
+        (self.lo, self.hi)
+    }
+
+    /// A sum from words written by [`FixedSum::to_parts`].
+    pub fn from_parts(lo: u64, hi: u64) -> FixedSum {
+        FixedSum { lo, hi }
+    }
+
     /// The sum as the nearest `f64`.
     pub fn value(self) -> f64 {
         self.to_i128() as f64 / SCALE

@@ -16,7 +16,7 @@ pub struct IssueExample {
 }
 
 /// One input file as the run record lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct InputRecord {
     /// Path as given (or found under a given folder).
     pub path: String,

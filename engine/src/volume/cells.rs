@@ -405,6 +405,28 @@ impl UnitCells {
         self.off_buf = Vec::new();
     }
 
+    /// A finished unit holding stored cells (a persisted baseline's history), with
+    /// importer and office names; `day_range` is the history's first and last day.
+    pub fn from_stored<'a>(
+        cells: impl Iterator<Item = (CellKey, Option<&'a str>, Option<&'a str>, CellAgg)>,
+        day_range: Option<(i32, i32)>,
+    ) -> UnitCells {
+        let mut u = UnitCells {
+            day_range,
+            shards: vec![Vec::new(); SHARDS],
+            ..Default::default()
+        };
+        for (key, importer, office, agg) in cells {
+            let key = CellKey {
+                importer: importer.map_or(NO_SYMBOL, |s| u.importers.intern(s)),
+                office: office.map_or(NO_SYMBOL, |s| u.offices.intern(s)),
+                ..key
+            };
+            u.shards[shard_of(key.hs6)].push((key, agg));
+        }
+        u
+    }
+
     /// Cells held (after [`UnitCells::finish`]).
     pub fn cell_count(&self) -> usize {
         self.shards.iter().map(Vec::len).sum()
