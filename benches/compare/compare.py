@@ -48,15 +48,15 @@ ROOT = HERE.parent.parent
 
 # Columns the job needs to compute its statistics: the decode floor reads these.
 JOB_COLUMNS = ["hs_code", "origin", "quantity", "customs_value"]
-# Columns tradescan's measure pass decodes (engine/src/price.rs, MEASURE_COLUMNS).
+# Columns tradescan's measure pass decodes for this job (engine/src/price.rs,
+# MeasureOptions::columns: no net mass with denominator = quantity and no mass-per-unit,
+# no date without a date window or volume detectors).
 TRADESCAN_COLUMNS = [
     "hs_code",
     "origin",
     "unit",
     "quantity",
-    "net_mass_kg",
     "customs_value",
-    "date",
 ]
 # Skip reasons of tradescan that reference.sql and reference_polars.py do not mirror:
 # when one of them is non-zero, the sets may differ for that reason alone.
@@ -180,7 +180,7 @@ def run_tradescan(bins: Path, data: Path, out: Path, threads: int) -> Run:
         "--quiet",
     ]
     wall, peak, _ = timed(cmd)
-    summary = json.loads((out / "summary.json").read_text())
+    summary = json.loads((out / "manifest.json").read_text())
     total_ms = summary.get("timings_ms", {}).get("total")
     inner = total_ms / 1000 if total_ms is not None else None
     flagged = summary.get("findings_by_detector", {}).get("robust-z")
@@ -382,7 +382,7 @@ def measure(a) -> Measured:
 
     thread_counts = sorted({1, threads})
     floors = {}
-    for label, columns in (("job's 4 columns", JOB_COLUMNS), ("tradescan's 7", TRADESCAN_COLUMNS)):
+    for label, columns in (("job's 4 columns", JOB_COLUMNS), ("tradescan's 5", TRADESCAN_COLUMNS)):
         log(f"decode floor ({', '.join(columns)}), threads {thread_counts}")
         floors[label] = floor(bins, data, columns, thread_counts, a.repeat)
 
@@ -428,7 +428,7 @@ def measure(a) -> Measured:
             identical = False
             set_lines.append(f"- **{e.name} ({e.threads} threads): counts differ between runs: "
                              f"{counts}**")
-    summary = json.loads((outs / f"tradescan-t{threads}" / "summary.json").read_text())
+    summary = json.loads((outs / f"tradescan-t{threads}" / "manifest.json").read_text())
     for reason in UNMIRRORED_SKIPS:
         n = summary.get("rows_skipped", {}).get(reason, 0)
         if n:
@@ -547,11 +547,11 @@ def report(m: Measured) -> str:
         "",
         "wall: the child process from start to exit (start-up, imports and writing the "
         "flagged set included). engine-reported: tradescan's `timings_ms.total` from "
-        "summary.json; for DuckDB and Polars, from connecting / scanning to the written "
+        "manifest.json; for DuckDB and Polars, from connecting / scanning to the written "
         "result. peak RSS: `/usr/bin/time -f %M` of the child, the maximum over runs. "
         "decode floor: the parquet crate decoding only those columns, in process "
         "(`tradescan-e2e --floor-only`); the job's 4 are hs_code, origin, quantity, "
-        "customs_value; tradescan's measure pass decodes 7 (+ unit, net_mass_kg, date).",
+        "customs_value; tradescan's measure pass decodes 5 for this job (+ unit).",
         "",
         f"- tradescan / decode floor ({T} threads, job's 4 columns): {base / floor_t:.2f}",
     ]
