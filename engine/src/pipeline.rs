@@ -275,10 +275,9 @@ impl Engine {
             kg: kg.as_ref(),
             watched: watched.as_deref(),
         };
-        let scored: Vec<UnitScore> = self
+        let mut scored: Vec<UnitScore> = self
             .pool
             .install(|| units.par_iter().map(|u| ctx.score_unit(u)).collect());
-        let mut scored = scored;
         let audit = &self.config.selection;
         if audit.random_audit > 0.0 {
             for (ui, (sc, u)) in scored.iter_mut().zip(&units).enumerate() {
@@ -319,21 +318,7 @@ impl Engine {
         lap(&mut timings, "details", t);
 
         let t = Instant::now();
-        let inputs = self.pool.install(|| {
-            plan.files
-                .par_iter()
-                .map(|f| {
-                    Ok(InputRecord {
-                        path: f.path.display().to_string(),
-                        size: f.size,
-                        fingerprint: file_fingerprint(&f.path)
-                            .map_err(|e| Error::io(&f.path, e))?,
-                        rows: f.rows(),
-                        row_groups: f.row_groups() as u64,
-                    })
-                })
-                .collect::<Result<Vec<_>>>()
-        })?;
+        let inputs = input_records(&plan, &self.pool)?;
         lap(&mut timings, "fingerprint", t);
 
         let mut summary =
@@ -966,6 +951,25 @@ fn make_finding(
         explanation,
         locator,
     }
+}
+
+/// Every planned input file with its size, rows and content fingerprint (read in
+/// parallel; the files are in the page cache after a scan).
+pub(crate) fn input_records(plan: &ScanPlan, pool: &rayon::ThreadPool) -> Result<Vec<InputRecord>> {
+    pool.install(|| {
+        plan.files
+            .par_iter()
+            .map(|f| {
+                Ok(InputRecord {
+                    path: f.path.display().to_string(),
+                    size: f.size,
+                    fingerprint: file_fingerprint(&f.path).map_err(|e| Error::io(&f.path, e))?,
+                    rows: f.rows(),
+                    row_groups: f.row_groups() as u64,
+                })
+            })
+            .collect()
+    })
 }
 
 /// Whether a volume finding's period reaches `first_day` or later.

@@ -45,7 +45,6 @@ use crate::baseline::{FineKey, NO_GROUP};
 use crate::error::{Error, Result};
 use crate::kernels::codes::{Code, HsCode};
 use crate::kernels::fixed::FixedSum;
-use crate::kernels::hash::file_fingerprint;
 use crate::kernels::hash::{FxHashMap, fingerprint};
 use crate::kernels::unit_value::Basis;
 use crate::pipeline::Engine;
@@ -352,21 +351,7 @@ impl Engine {
                 agg: *a,
             })
             .collect();
-        let mut records: Vec<InputRecord> = self.pool().install(|| {
-            plan.files
-                .par_iter()
-                .map(|f| {
-                    Ok(InputRecord {
-                        path: f.path.display().to_string(),
-                        size: f.size,
-                        fingerprint: file_fingerprint(&f.path)
-                            .map_err(|e| Error::io(&f.path, e))?,
-                        rows: f.rows(),
-                        row_groups: f.row_groups() as u64,
-                    })
-                })
-                .collect::<Result<Vec<_>>>()
-        })?;
+        let mut records = crate::pipeline::input_records(&plan, self.pool())?;
         if let Some(p) = previous {
             lines.extend(p.lines);
             cells.extend(p.cells);
