@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use tradescan::detect::DetectorKind;
+use tradescan::kernels::dates::format_ymd;
 use tradescan::report::{Finding, Format};
 use tradescan::{Config, Engine, OutputOptions, ScanOutput};
 use tradescan_datasets::generate::{GeneratorConfig, generate};
@@ -236,7 +237,14 @@ fn demo(args: DemoArgs, config: Config, quiet: bool) -> Result<ExitCode> {
         join_counts(s.findings_by_watch_family.iter())
     );
     println!();
-    print_table(&out.findings[..args.top.min(out.findings.len())]);
+    let lines: Vec<&Finding> = out.findings.iter().filter(|f| f.is_line()).collect();
+    println!("top line findings:");
+    print_table(&lines[..args.top.min(lines.len())]);
+    let series: Vec<&Finding> = out.findings.iter().filter(|f| !f.is_line()).collect();
+    if !series.is_empty() {
+        println!("\ntop volume findings:");
+        print_series_table(&series[..args.top.min(series.len())]);
+    }
     if args.dir.is_some() {
         println!("\noutputs: {}", out_dir.display());
     }
@@ -252,7 +260,37 @@ fn join_counts<'a>(it: impl Iterator<Item = (&'a String, &'a u64)>) -> String {
     }
 }
 
-fn print_table(findings: &[Finding]) {
+fn print_series_table(findings: &[&Finding]) {
+    println!(
+        "{:>3} {:>6} {:<19} {:<12} {:<6} {:<24} {:<10} {:<16}",
+        "#", "score", "detector", "series", "hs6", "key", "period", "watch family"
+    );
+    for (i, f) in findings.iter().enumerate() {
+        let key = f
+            .importer_id
+            .as_deref()
+            .or(f.origin.as_deref())
+            .or(f.office.as_deref())
+            .unwrap_or("-");
+        println!(
+            "{:>3} {:>6.2} {:<19} {:<12} {:<6} {:<24} {:<10} {:<16}",
+            i + 1,
+            f.score,
+            f.detector,
+            f.series_key.unwrap_or("-"),
+            f.hs6,
+            key,
+            f.period_start.map(format_ymd).unwrap_or_default(),
+            f.watch_family
+                .as_deref()
+                .map(|w| format!("in watched family {w}"))
+                .unwrap_or_default(),
+        );
+        println!("      {}", f.explanation);
+    }
+}
+
+fn print_table(findings: &[&Finding]) {
     println!(
         "{:>3} {:>6} {:<13} {:<18} {:<10} {:<3} {:<4} {:>4} {:<16}",
         "#",
