@@ -27,11 +27,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow::array::{
-    ArrayRef, AsArray, Float64Array, Int32Array, RecordBatch, StringArray, UInt8Array, UInt32Array,
-    UInt64Array,
+    Array, ArrayRef, AsArray, Float64Array, Int32Array, RecordBatch, StringArray, UInt8Array,
+    UInt32Array, UInt64Array,
 };
 use arrow::datatypes::{
-    DataType, Field, Float64Type, Int32Type, Schema, UInt8Type, UInt32Type, UInt64Type,
+    ArrowPrimitiveType, DataType, Field, Float64Type, Int32Type, Schema, UInt8Type, UInt32Type,
+    UInt64Type,
 };
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -137,24 +138,24 @@ impl Baseline {
                 b.kgpu.to_bits(),
             ))
         });
-        let order = |c: &StoredCell| {
+        // Borrowed keys: no string is cloned per comparison.
+        fn order(c: &StoredCell) -> (u64, Option<&str>, Code, Option<&str>, i32) {
             (
                 c.key.hs6,
-                c.importer.clone(),
+                c.importer.as_deref(),
                 c.key.origin,
-                c.office.clone(),
+                c.office.as_deref(),
                 c.key.period,
             )
-        };
-        self.cells.sort_by_key(order);
-        let mut folded: Vec<StoredCell> = Vec::with_capacity(self.cells.len());
-        for c in self.cells.drain(..) {
-            match folded.last_mut() {
-                Some(last) if order(last) == order(&c) => last.agg.add(&c.agg),
-                _ => folded.push(c),
-            }
         }
-        self.cells = folded;
+        self.cells.sort_by(|a, b| order(a).cmp(&order(b)));
+        self.cells.dedup_by(|next, kept| {
+            let same = order(next) == order(kept);
+            if same {
+                kept.agg.add(&next.agg);
+            }
+            same
+        });
         self.meta.lines = self.lines.len() as u64;
         self.meta.cells = self.cells.len() as u64;
         let dates = self
@@ -501,52 +502,41 @@ fn read_batches(path: &PathBuf) -> Result<Vec<RecordBatch>> {
         .collect()
 }
 
-fn column<'a>(b: &'a RecordBatch, name: &str) -> Result<&'a ArrayRef> {
+/// The values of a non-null primitive column of a baseline table.
+fn values<'a, T: ArrowPrimitiveType>(b: &'a RecordBatch, name: &str) -> Result<&'a [T::Native]> {
     b.column_by_name(name)
-        .ok_or_else(|| Error::Internal(format!("baseline table without column `{name}`")))
+        .and_then(|a| a.as_primitive_opt::<T>())
+        .map(|a| &**a.values())
+        .ok_or_else(|| {
+            Error::Internal(format!(
+                "baseline table: column `{name}` is missing or not {}",
+                T::DATA_TYPE
+            ))
+        })
+}
+
+/// A nullable string column of a baseline table.
+fn strings<'a>(b: &'a RecordBatch, name: &str) -> Result<&'a StringArray> {
+    b.column_by_name(name)
+        .and_then(|a| a.as_string_opt::<i32>())
+        .ok_or_else(|| {
+            Error::Internal(format!(
+                "baseline table: column `{name}` is missing or not utf8"
+            ))
+        })
 }
 
 fn decode_lines(b: &RecordBatch) -> Result<Vec<StoredLine>> {
-    let u64s = |n: &str| -> Result<Vec<u64>> {
-        Ok(column(b, n)?
-            .as_primitive_opt::<UInt64Type>()
-            .map(|a| a.values().to_vec())
-            .unwrap_or_default())
-    };
-    let (hs, origin, unit) = (u64s("hs")?, u64s("origin")?, u64s("unit")?);
-    let basis = column(b, "basis")?
-        .as_primitive_opt::<UInt8Type>()
-        .map(|a| a.values().to_vec())
-        .unwrap_or_default();
-    let date = column(b, "date")?
-        .as_primitive_opt::<Int32Type>()
-        .map(|a| a.values().to_vec())
-        .unwrap_or_default();
-    let f = |n: &str| -> Result<Vec<f64>> {
-        Ok(column(b, n)?
-            .as_primitive_opt::<Float64Type>()
-            .map(|a| a.values().to_vec())
-            .unwrap_or_default())
-    };
-    let (uv, kg) = (f("ln_unit_value")?, f("ln_kg_per_unit")?);
-    let n = b.num_rows();
-    if [
-        hs.len(),
-        origin.len(),
-        unit.len(),
-        basis.len(),
-        date.len(),
-        uv.len(),
-        kg.len(),
-    ]
-    .iter()
-    .any(|&l| l != n)
-    {
-        return Err(Error::Internal(
-            "baseline lines table has unexpected column types".into(),
-        ));
-    }
-    Ok((0..n)
+    let (hs, origin, unit) = (
+        values::<UInt64Type>(b, "hs")?,
+        values::<UInt64Type>(b, "origin")?,
+        values::<UInt64Type>(b, "unit")?,
+    );
+    let basis = values::<UInt8Type>(b, "basis")?;
+    let date = values::<Int32Type>(b, "date")?;
+    let uv = values::<Float64Type>(b, "ln_unit_value")?;
+    let kg = values::<Float64Type>(b, "ln_kg_per_unit")?;
+    Ok((0..b.num_rows())
         .map(|i| StoredLine {
             key: FineKey {
                 hs: HsCode(hs[i]),
@@ -566,18 +556,7 @@ fn decode_lines(b: &RecordBatch) -> Result<Vec<StoredLine>> {
 }
 
 fn decode_cells(b: &RecordBatch) -> Result<Vec<StoredCell>> {
-    let u64s = |n: &str| -> Result<Vec<u64>> {
-        Ok(column(b, n)?
-            .as_primitive_opt::<UInt64Type>()
-            .map(|a| a.values().to_vec())
-            .unwrap_or_default())
-    };
-    let strs = |n: &str| -> Result<Vec<Option<String>>> {
-        Ok(column(b, n)?
-            .as_string_opt::<i32>()
-            .map(|a| a.iter().map(|s| s.map(str::to_string)).collect())
-            .unwrap_or_default())
-    };
+    let u64s = |n: &str| values::<UInt64Type>(b, n);
     let (hs6, origin) = (u64s("hs6")?, u64s("origin")?);
     let (alo, ahi, vlo, vhi) = (
         u64s("amount_lo")?,
@@ -585,36 +564,11 @@ fn decode_cells(b: &RecordBatch) -> Result<Vec<StoredCell>> {
         u64s("value_lo")?,
         u64s("value_hi")?,
     );
-    let (importer, office) = (strs("importer")?, strs("office")?);
-    let period = column(b, "period")?
-        .as_primitive_opt::<Int32Type>()
-        .map(|a| a.values().to_vec())
-        .unwrap_or_default();
-    let lines = column(b, "lines")?
-        .as_primitive_opt::<UInt32Type>()
-        .map(|a| a.values().to_vec())
-        .unwrap_or_default();
-    let n = b.num_rows();
-    if [
-        hs6.len(),
-        origin.len(),
-        alo.len(),
-        ahi.len(),
-        vlo.len(),
-        vhi.len(),
-        importer.len(),
-        office.len(),
-        period.len(),
-        lines.len(),
-    ]
-    .iter()
-    .any(|&l| l != n)
-    {
-        return Err(Error::Internal(
-            "baseline cells table has unexpected column types".into(),
-        ));
-    }
-    Ok((0..n)
+    let (importer, office) = (strings(b, "importer")?, strings(b, "office")?);
+    let period = values::<Int32Type>(b, "period")?;
+    let lines = values::<UInt32Type>(b, "lines")?;
+    let text = |a: &StringArray, i: usize| a.is_valid(i).then(|| a.value(i).to_string());
+    Ok((0..b.num_rows())
         .map(|i| StoredCell {
             key: CellKey {
                 hs6: hs6[i],
@@ -623,8 +577,8 @@ fn decode_cells(b: &RecordBatch) -> Result<Vec<StoredCell>> {
                 office: crate::volume::cells::NO_SYMBOL,
                 period: period[i],
             },
-            importer: importer[i].clone(),
-            office: office[i].clone(),
+            importer: text(importer, i),
+            office: text(office, i),
             agg: CellAgg {
                 amount: FixedSum::from_parts(alo[i], ahi[i]),
                 value: FixedSum::from_parts(vlo[i], vhi[i]),

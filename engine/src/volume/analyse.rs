@@ -533,17 +533,13 @@ fn analyse_shard(cells: &[(CellKey, CellAgg)], names: &Names<'_>) -> ShardResult
 
 /// Fold consecutive entries with the same series and period.
 fn fold(entries: &mut Vec<Entry>) {
-    let mut w = 0;
-    for r in 0..entries.len() {
-        if w > 0 && (entries[w - 1].0, entries[w - 1].1) == (entries[r].0, entries[r].1) {
-            let a = entries[r].2;
-            entries[w - 1].2.add(&a);
-        } else {
-            entries[w] = entries[r];
-            w += 1;
+    entries.dedup_by(|next, kept| {
+        let same = (next.0, next.1) == (kept.0, kept.1);
+        if same {
+            kept.2.add(&next.2);
         }
-    }
-    entries.truncate(w);
+        same
+    });
 }
 
 /// Resolve first appearances per (importer, family) across HS6 codes, and report

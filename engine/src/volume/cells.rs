@@ -517,17 +517,13 @@ pub fn merge(units: Vec<UnitCells>) -> MergedCells {
             }
             all.sort_unstable_by_key(|a| a.0);
             // Fold equal keys in place.
-            let mut w = 0;
-            for r in 0..all.len() {
-                if w > 0 && all[w - 1].0 == all[r].0 {
-                    let a = all[r].1;
-                    all[w - 1].1.add(&a);
-                } else {
-                    all[w] = all[r];
-                    w += 1;
+            all.dedup_by(|next, kept| {
+                let same = next.0 == kept.0;
+                if same {
+                    kept.1.add(&next.1);
                 }
-            }
-            all.truncate(w);
+                same
+            });
             all
         })
         .collect();
