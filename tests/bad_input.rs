@@ -614,8 +614,7 @@ fn row_level_garbage_is_counted_never_fatal() {
         );
         assert!(!err.contains("panicked"), "{err}");
         assert!(out.join("findings.csv").exists());
-        let s: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+        let s: serde_json::Value = crate::manifest(&out);
         assert_eq!(s["rows_total"], rows.len());
         assert_eq!(s["rows_read"], rows.len());
         let got: BTreeMap<String, u64> = serde_json::from_value(s["rows_skipped"].clone()).unwrap();
@@ -671,8 +670,7 @@ fn row_accounting_adds_up_for_every_detector_selection() {
         let out = tmp.path().join(format!("out-{detectors}"));
         let o = run(scan_args(None, &[&file], &out, &["--detectors", detectors]));
         assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-        let s: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+        let s: serde_json::Value = crate::manifest(&out);
         let skipped: u64 = s["rows_skipped"]
             .as_object()
             .unwrap()

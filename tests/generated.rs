@@ -25,14 +25,8 @@ fn line_labels(data: &Path) -> BTreeMap<(String, i64), String> {
 
 /// (declaration_id, line_no, score, detector) of every finding, in file order.
 fn read_findings(path: &Path) -> Vec<(String, i64, f64, String)> {
-    let file = std::fs::File::open(path).unwrap();
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-        .unwrap()
-        .build()
-        .unwrap();
     let mut out = Vec::new();
-    for b in reader {
-        let b = b.unwrap();
+    for b in crate::read_parquet(path) {
         let col = |name: &str| b.column_by_name(name).unwrap().clone();
         let (ids, lines, scores, dets, series) = (
             col("declaration_id"),
@@ -223,8 +217,7 @@ fn scan_finds_planted_price_anomalies() {
     assert!(precision > 0.8, "precision at 0.5% is {precision:.3}");
 
     // The run record adds up.
-    let summary: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    let summary: serde_json::Value = crate::manifest(&out);
     assert_eq!(summary["rows_read"], rows);
     let series: u64 = summary["findings_by_series_key"]
         .as_object()
@@ -344,8 +337,7 @@ fn date_window_prunes_row_groups_by_statistics() {
         ],
     ));
     assert!(o.status.success(), "{}", stderr(&o));
-    let s: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    let s: serde_json::Value = crate::manifest(&out);
     let total_groups = s["row_groups"].as_u64().unwrap();
     assert_eq!(
         s["row_groups_pruned"].as_u64().unwrap(),

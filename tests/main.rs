@@ -18,6 +18,7 @@ use std::sync::Arc;
 
 use arrow::array::RecordBatch;
 use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::file::properties::WriterProperties;
 
 /// The built `tradescan` binary.
@@ -81,6 +82,21 @@ pub fn write_parquet(path: &Path, batches: &[RecordBatch], props: Option<WriterP
         w.write(b).unwrap();
     }
     w.close().unwrap();
+}
+
+/// The run record (`manifest.json`) of a scan output folder.
+pub fn manifest(out: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap()
+}
+
+/// Every record batch of a Parquet file.
+pub fn read_parquet(path: &Path) -> Vec<RecordBatch> {
+    ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(path).unwrap())
+        .unwrap()
+        .build()
+        .unwrap()
+        .map(|b| b.unwrap())
+        .collect()
 }
 
 /// Generate a dataset with the library generator (fast, no process start).

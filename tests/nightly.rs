@@ -12,11 +12,7 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 
-use crate::{list_files, run, scan_args, stderr, tradescan, write_parquet};
-
-fn manifest(out: &Path) -> serde_json::Value {
-    serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap()
-}
+use crate::{list_files, manifest, read_parquet, run, scan_args, stderr, tradescan, write_parquet};
 
 fn rows_accounted(m: &serde_json::Value) -> u64 {
     m["rows_scored"].as_u64().unwrap()
@@ -447,13 +443,8 @@ type Key = (
 fn finding_keys(path: &Path) -> Vec<Key> {
     use arrow::array::{Array, AsArray};
     use arrow::datatypes::{Date32Type, Float64Type, Int64Type};
-    let reader = ParquetRecordBatchReaderBuilder::try_new(File::open(path).unwrap())
-        .unwrap()
-        .build()
-        .unwrap();
     let mut out = Vec::new();
-    for b in reader {
-        let b = b.unwrap();
+    for b in read_parquet(path) {
         let s = |n: &str| b.column_by_name(n).unwrap().as_string::<i32>().clone();
         let (det, decl, key, hs6, imp, ori, off) = (
             s("detector"),

@@ -615,10 +615,6 @@ fn scan(inputs: &[&Path], out: &Path, config: Option<&Path>, extra: &[&str]) -> 
     out.to_path_buf()
 }
 
-fn summary(out: &Path) -> serde_json::Value {
-    serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap()
-}
-
 /// Read a findings CSV with the product's findings schema.
 fn read_findings_csv(path: &Path) -> Vec<RecordBatch> {
     let reader = arrow::csv::ReaderBuilder::new(tradescan::report::findings_schema())
@@ -626,16 +622,6 @@ fn read_findings_csv(path: &Path) -> Vec<RecordBatch> {
         .build(File::open(path).unwrap())
         .unwrap();
     reader.map(|b| b.unwrap()).collect()
-}
-
-/// Read a findings Parquet file.
-fn read_findings_parquet(path: &Path) -> Vec<RecordBatch> {
-    ParquetRecordBatchReaderBuilder::try_new(File::open(path).unwrap())
-        .unwrap()
-        .build()
-        .unwrap()
-        .map(|b| b.unwrap())
-        .collect()
 }
 
 fn string_column(b: &RecordBatch, name: &str) -> Vec<Option<String>> {
@@ -733,7 +719,7 @@ fn scan_finds_exactly_the_planted_outliers() {
         "one finding per detector and outlier"
     );
     assert_eq!(got.iter().cloned().collect::<BTreeSet<_>>(), want);
-    assert_summary(vs[0].name, &summary(&out), &lines, 1);
+    assert_summary(vs[0].name, &crate::manifest(&out), &lines, 1);
 
     // Evidence of each finding: the most specific group, all 41 lines, priced high; the
     // HS code keeps its leading zero.
@@ -764,7 +750,7 @@ fn scan_finds_exactly_the_planted_outliers() {
         config.as_deref(),
         &["--format", "parquet"],
     );
-    let got: BTreeSet<_> = flagged(&read_findings_parquet(&out.join("findings.parquet")))
+    let got: BTreeSet<_> = flagged(&crate::read_parquet(&out.join("findings.parquet")))
         .into_iter()
         .collect();
     assert_eq!(got, want);
@@ -784,7 +770,7 @@ fn every_encoding_gives_byte_identical_findings() {
             config.as_deref(),
             &["--format", "csv"],
         );
-        assert_summary(v.name, &summary(&out), &lines, files);
+        assert_summary(v.name, &crate::manifest(&out), &lines, files);
         let csv = std::fs::read(out.join("findings.csv")).unwrap();
         let got: BTreeSet<_> = flagged(&read_findings_csv(&out.join("findings.csv")))
             .into_iter()
@@ -998,7 +984,7 @@ fn threads_batch_sizes_and_row_groups_do_not_change_findings() {
     let want = std::fs::read(base.join("findings.csv")).unwrap();
     let n = flagged(&read_findings_csv(&base.join("findings.csv"))).len();
     assert!(n >= 100, "the generated data should give findings, got {n}");
-    let s = summary(&base);
+    let s = crate::manifest(&base);
     assert_eq!(s["rows_read"], 60_000);
 
     let mut runs: Vec<(String, PathBuf, Vec<&str>)> = Vec::new();
@@ -1042,7 +1028,7 @@ fn threads_batch_sizes_and_row_groups_do_not_change_findings() {
             got.len(),
             want.len()
         );
-        let s2 = summary(&out);
+        let s2 = crate::manifest(&out);
         for key in [
             "rows_read",
             "rows_scored",

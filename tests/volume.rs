@@ -7,20 +7,13 @@ use std::sync::Arc;
 
 use arrow::array::{AsArray, Date32Array, Float64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use crate::{run, scan_args, stderr, write_parquet};
 
 /// (detector, series_key, hs6, importer_id, period_start) of every volume finding.
 fn series_findings(path: &Path) -> Vec<(String, String, String, String, String)> {
-    let file = std::fs::File::open(path).unwrap();
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-        .unwrap()
-        .build()
-        .unwrap();
     let mut out = Vec::new();
-    for b in reader {
-        let b = b.unwrap();
+    for b in crate::read_parquet(path) {
         let text = |name: &str| {
             let a = arrow::compute::cast(b.column_by_name(name).unwrap(), &DataType::Utf8).unwrap();
             a.as_string::<i32>()
@@ -107,8 +100,7 @@ fn scan_finds_planted_volume_anomalies() {
     }
     eprintln!("other series flagged (detector, series key): {others:?}");
 
-    let summary: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    let summary: serde_json::Value = crate::manifest(&out);
     let v = &summary["volume"];
     assert_eq!(
         v["lines_used"], rows,
@@ -208,8 +200,7 @@ fn split_shipments_under_a_threshold_are_found() {
             "2025-06-02".to_string()
         )]
     );
-    let summary: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    let summary: serde_json::Value = crate::manifest(&out);
     // SPLITTER 4 + PAIR 2 + SPREAD 3 lines sit in the band under the threshold.
     assert_eq!(summary["volume"]["split_candidate_lines"], 9);
 
@@ -222,8 +213,7 @@ fn split_shipments_under_a_threshold_are_found() {
         &["--detectors", "split-shipment"],
     ));
     assert!(o.status.success(), "{}", stderr(&o));
-    let summary: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out2.join("manifest.json")).unwrap()).unwrap();
+    let summary: serde_json::Value = crate::manifest(&out2);
     assert!(
         summary["volume"]["notes"][0]
             .as_str()
@@ -248,8 +238,7 @@ fn volume_pass_is_off_without_volume_detectors() {
     ));
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(series_findings(&out.join("findings.parquet")).is_empty());
-    let summary: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    let summary: serde_json::Value = crate::manifest(&out);
     assert!(summary.get("volume").is_none());
     // A volume detector listed as a price detector is a configuration error.
     let config = tmp.path().join("bad.toml");
