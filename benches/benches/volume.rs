@@ -186,6 +186,7 @@ fn judge_all(
             amounts,
             lines,
             prior: Prior::default(),
+            from: 0,
         };
         flags.clear();
         surge.judge_series(&series, |_| true, scratch, &mut counts, flags);

@@ -105,7 +105,7 @@ fn scan(args: ScanArgs, mut config: Config, quiet: bool) -> Result<ExitCode> {
     let baseline = args
         .baseline
         .as_deref()
-        .map(tradescan::store::Baseline::read)
+        .map(tradescan::store::BaselineState::read)
         .transpose()?;
     let out = engine.scan_with(&args.inputs, baseline.as_ref(), &Bar::new(quiet))?;
     tradescan::write_scan_output(

@@ -9,7 +9,7 @@ use std::time::Instant;
 use rayon::prelude::*;
 
 use crate::baseline::{
-    FineKey, GroupBaseline, GroupLevel, MeasureBaseline, NO_GROUP, build_baseline,
+    FineKey, GroupBaseline, GroupLevel, MeasureBaseline, NO_GROUP, StoredGroups, build_baseline,
 };
 use crate::config::Config;
 use crate::detect::{Detector, DetectorKind, Judgement, Measure};
@@ -23,10 +23,10 @@ use crate::price::{MeasureOptions, Note, UnitMeasures, measure_unit};
 use crate::report::{Finding, InputRecord, IssueExample, Summary, sig};
 use crate::scan::{ScanPlan, column_error, discover, plan, read_unit};
 use crate::schema::Col;
-use crate::store::Baseline;
-use crate::volume::analyse;
+use crate::store::BaselineState;
 use crate::volume::analyse::VolumeSettings;
 use crate::volume::cells::{UnitCells, merge as merge_cells};
+use crate::volume::{analyse, analyse_against};
 use crate::watch::WatchIndex;
 
 /// Receives progress of long stages; the CLI draws a bar, the library never prints.
@@ -124,18 +124,26 @@ impl Engine {
         self.scan_with(inputs, None, progress)
     }
 
-    /// Scan the inputs against a stored baseline: the baseline's history and the inputs
-    /// form the comparison groups and series together, and only the inputs' lines (and
-    /// the series periods they touch) are scored and reported (see [`crate::store`]).
+    /// Scan the inputs against a stored baseline: the inputs' lines are judged against
+    /// the history's groups, the series they touch against their stored history, and
+    /// only the inputs' lines (and the series periods they touch) are reported (see
+    /// [`crate::store`]).
     pub fn scan_with(
         &self,
         inputs: &[PathBuf],
-        baseline: Option<&Baseline>,
+        baseline: Option<&BaselineState>,
         progress: &dyn Progress,
     ) -> Result<ScanOutput> {
-        if let Some(b) = baseline {
-            self.check_baseline(b)?;
-        }
+        let meta = match baseline {
+            Some(b) => {
+                let meta = b.meta.as_ref().ok_or_else(|| {
+                    Error::Internal("a baseline state without its baseline.json".into())
+                })?;
+                self.check_baseline(meta)?;
+                Some(meta)
+            }
+            None => None,
+        };
         let t0 = Instant::now();
         let mut timings = BTreeMap::new();
         let mut plan = self.plan(inputs)?;
@@ -202,14 +210,16 @@ impl Engine {
                 units.iter_mut().filter_map(|u| u.cells.take()).collect();
             let new_first = cells.iter().filter_map(|c| c.day_range).map(|r| r.0).min();
             if let Some(b) = baseline {
-                cells.insert(0, b.history_cells());
+                // The history's symbols first: the new cells get the stored ids.
+                cells.insert(0, b.volume.symbol_unit());
             }
             let merged = self.pool.install(|| merge_cells(cells));
             lap(&mut timings, "volume_merge", t);
             let t = Instant::now();
-            let mut out = self
-                .pool
-                .install(|| analyse(&merged, &settings, &self.watch));
+            let mut out = self.pool.install(|| match baseline {
+                Some(b) => analyse_against(&merged, &b.volume, &settings, &self.watch),
+                None => analyse(&merged, &settings, &self.watch),
+            });
             if baseline.is_some() {
                 // Only the periods the new data touches are reported.
                 out.findings
@@ -218,9 +228,6 @@ impl Engine {
             lap(&mut timings, "volume", t);
             out
         });
-        if let Some(b) = baseline {
-            units.insert(0, b.history_measures());
-        }
 
         // Merge local group ids into global ids, in unit order.
         let t = Instant::now();
@@ -246,16 +253,34 @@ impl Engine {
             let parts = |f: fn(&UnitMeasures) -> &[f64]| -> Vec<(&[u32], &[f64])> {
                 units.iter().map(|u| (u.gid.as_slice(), f(u))).collect()
             };
-            let uv = Baselines::build(&parts(|u| &u.uv), &keys, chain(Measure::UnitValue), price);
+            let stored = |m: Measure| {
+                baseline.map(|b| {
+                    if m == Measure::UnitValue {
+                        &b.uv
+                    } else {
+                        &b.kg
+                    }
+                })
+            };
+            let uv = Baselines::build(
+                &parts(|u| &u.uv),
+                &keys,
+                chain(Measure::UnitValue),
+                price,
+                stored(Measure::UnitValue),
+            );
             let kg_chain = chain(Measure::KgPerUnit);
-            let kg = (opts.kg_per_unit && !kg_chain.is_empty())
-                .then(|| Baselines::build(&parts(|u| &u.kgpu), &keys, kg_chain, price));
+            let kg = (opts.kg_per_unit && !kg_chain.is_empty()).then(|| {
+                Baselines::build(
+                    &parts(|u| &u.kgpu),
+                    &keys,
+                    kg_chain,
+                    price,
+                    stored(Measure::KgPerUnit),
+                )
+            });
             (uv, kg)
         });
-        if baseline.is_some() {
-            // The history formed the groups; only the new lines are scored.
-            units.remove(0);
-        }
         lap(&mut timings, "baseline", t);
 
         // Pass 2: score every line.
@@ -326,7 +351,7 @@ impl Engine {
         summary.volume = volume_summary;
         summary.inputs = inputs;
         summary.budget = budget;
-        summary.baseline = baseline.map(|b| b.meta.id.clone());
+        summary.baseline = meta.map(|m| m.id.clone());
         lap(&mut timings, "total", t0);
         summary.timings_ms = timings;
         Ok(ScanOutput { findings, summary })
@@ -674,20 +699,26 @@ struct Baselines {
 }
 
 impl Baselines {
+    /// The baselines of the lines' groups, or, with `stored`, of the history's groups.
     fn build(
         parts: &[(&[u32], &[f64])],
         keys: &[FineKey],
         levels: &[GroupLevel],
         price: &crate::config::PriceConfig,
+        stored: Option<&StoredGroups>,
     ) -> Baselines {
-        let main = build_baseline(parts, keys, levels, price.min_group_size, None);
+        let resolve = |min: usize, wanted: Option<&[bool]>| match stored {
+            Some(s) => s.resolve(parts, keys, levels, min, wanted),
+            None => build_baseline(parts, keys, levels, min, wanted),
+        };
+        let main = resolve(price.min_group_size, None);
         let local_min = price.local_min_group_size;
         let local =
             (local_min > 0 && local_min < price.min_group_size && levels.len() > 1).then(|| {
                 let wanted: Vec<bool> = (0..keys.len())
                     .map(|g| main.for_group(g as u32).is_some_and(|b| b.level > 0))
                     .collect();
-                build_baseline(parts, keys, levels, local_min, Some(&wanted))
+                resolve(local_min, Some(&wanted))
             });
         Baselines { main, local }
     }

@@ -1,21 +1,31 @@
 //! Persisted baselines: `tradescan fit`, `scan --baseline`, `fit --update`.
 //!
-//! A baseline folder holds the history a scan needs, already reduced to what the
-//! detectors read, so a nightly scan does not decode months of raw declarations again:
+//! A baseline folder holds the history reduced to what the detectors read, twice: as
+//! history rows (to update the baseline) and as the statistics a nightly scan needs
+//! (so scoring a night reads no history row):
 //!
 //! - `lines.parquet`: one row per history line with a comparison key: full HS code,
 //!   origin, unit and basis (packed), acceptance date, ln unit value and ln kg per unit;
 //! - `cells.parquet`: the volume cells (HS6, importer, origin, office, period) with
 //!   their fixed-point sums of amount and value and their line counts;
-//! - `baseline.json`: format version, id (fingerprint of the two files), tool, the
+//! - `groups.parquet`: every comparison group of the history at every level of the
+//!   fallback chain, per measure, with its count and exact order statistics;
+//! - `series.parquet`: every volume series of every key kind (HS6, key, period, sums),
+//!   `panels.parquet`: each panel's pooled spreads and typical amounts, and
+//!   `symbols.parquet`: the importer and office names in the order of their ids;
+//! - `baseline.json`: format version, id (fingerprint of the tables), tool, the
 //!   settings the stored values depend on, the window, the first and last day, and
 //!   every input file with its fingerprint.
 //!
-//! **Scoring with a baseline** (`scan NEW --baseline DIR`): the stored history and the
-//! new lines form the comparison groups and series together, exactly as a scan over
-//! history and new files would, but only the new lines (and the series periods the
-//! new data touches) are scored and reported. So the findings equal those of one
-//! `scan` over all the files, restricted to the new lines and periods.
+//! **Scoring with a baseline** (`scan NEW --baseline DIR`): new lines are judged
+//! against the history's groups (resolved through the fallback chain with the
+//! history's counts), and the volume series the new lines touch are the stored series
+//! plus the new cells, judged over their whole range with the history's pooled spreads
+//! and typical amounts; only the new lines and the periods they touch are reported.
+//! This differs from one `scan` over history and new files in two ways, both by
+//! design: the new lines are not part of the groups and panel statistics they are
+//! judged against (a night cannot shift its own baseline), and series the new data does
+//! not touch are not judged (a series that falls silent is a drop for a full scan).
 //!
 //! **Updating** (`fit --update DIR NEW... [--from D]`): stored and new rows are put
 //! together, rows before the window start dropped, and everything is written in one
@@ -42,29 +52,33 @@ use serde::{Deserialize, Serialize};
 
 use rayon::prelude::*;
 
-use crate::baseline::{FineKey, NO_GROUP};
+use crate::baseline::{FineKey, NO_GROUP, StoredGroups};
+use crate::detect::{Prior, Surge};
 use crate::error::{Error, Result};
 use crate::kernels::codes::{Code, HsCode};
 use crate::kernels::fixed::FixedSum;
 use crate::kernels::hash::{FxHashMap, fingerprint};
+use crate::kernels::order_stats::OrderStats;
 use crate::kernels::unit_value::Basis;
 use crate::pipeline::Engine;
 use crate::price::UnitMeasures;
 use crate::price::{MeasureOptions, measure_unit};
 use crate::report::{InputRecord, commit, stage};
+use crate::volume::analyse::PanelContext;
 use crate::volume::cells::{CellAgg, CellKey, UnitCells};
 use crate::volume::cells::{CellOptions, NO_SYMBOL, SymbolTable, merge as merge_cells};
-use crate::volume::{PeriodKind, VolumeMeasure, period_id, period_start};
+use crate::volume::state::{PanelRecord, StoredEntry, VolumeState};
+use crate::volume::{PeriodKind, SeriesKind, period_id, period_start};
 
 /// Layout version of a baseline folder.
-pub const FORMAT: u32 = 1;
+pub const FORMAT: u32 = 2;
 
 /// `baseline.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BaselineMeta {
     /// Layout version ([`FORMAT`]).
     pub format: u32,
-    /// Fingerprint of `lines.parquet` and `cells.parquet`.
+    /// Fingerprint of the tables.
     pub id: String,
     /// Tool that wrote it.
     pub tool: String,
@@ -109,7 +123,7 @@ pub struct StoredCell {
     pub agg: CellAgg,
 }
 
-/// A baseline in memory.
+/// A baseline in memory: the history rows and the statistics derived from them.
 #[derive(Debug, Clone)]
 pub struct Baseline {
     /// `baseline.json`.
@@ -118,6 +132,21 @@ pub struct Baseline {
     pub lines: Vec<StoredLine>,
     /// Volume cells, in canonical order.
     pub cells: Vec<StoredCell>,
+    /// What scoring reads (computed by [`Engine::fit`]).
+    pub state: BaselineState,
+}
+
+/// What scoring new data against a baseline reads.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BaselineState {
+    /// `baseline.json`.
+    pub meta: Option<BaselineMeta>,
+    /// History groups of ln unit values, per level.
+    pub uv: StoredGroups,
+    /// History groups of ln kg per unit, per level.
+    pub kg: StoredGroups,
+    /// Volume series and panels.
+    pub volume: VolumeState,
 }
 
 impl Baseline {
@@ -171,7 +200,7 @@ impl Baseline {
     }
 
     /// The history lines as one measure unit: keys, group ids, ln measures.
-    pub fn history_measures(&self) -> UnitMeasures {
+    fn history_measures(&self) -> UnitMeasures {
         let mut m = UnitMeasures::default();
         let mut ids: FxHashMap<FineKey, u32> = FxHashMap::default();
         for l in &self.lines {
@@ -182,40 +211,49 @@ impl Baseline {
             m.gid.push(id);
             m.uv.push(l.uv);
             m.kgpu.push(l.kgpu);
-            m.reason.push(0);
         }
         m
     }
 
-    /// The volume cells as one finished unit.
-    pub fn history_cells(&self) -> UnitCells {
-        UnitCells::from_stored(
-            self.cells
-                .iter()
-                .map(|c| (c.key, c.importer.as_deref(), c.office.as_deref(), c.agg)),
-            self.meta.day_range,
-        )
-    }
-
-    /// Write the folder: the two tables and `baseline.json`, each staged then renamed
+    /// Write the folder: the tables and `baseline.json`, each staged then renamed
     /// together, so a failed write leaves the previous baseline.
     pub fn write(&mut self, dir: &Path) -> Result<()> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        let lines = encode(&lines_batch(&self.lines)?)?;
-        let cells = encode(&cells_batch(&self.cells)?)?;
-        let mut both = lines.clone();
-        both.extend_from_slice(&cells);
-        self.meta.id = fingerprint(&both);
+        let tables = [
+            ("lines.parquet", encode(&lines_batch(&self.lines)?)?),
+            ("cells.parquet", encode(&cells_batch(&self.cells)?)?),
+            ("groups.parquet", encode(&groups_batch(&self.state)?)?),
+            (
+                "series.parquet",
+                encode(&series_batch(&self.state.volume)?)?,
+            ),
+            (
+                "panels.parquet",
+                encode(&panels_batch(&self.state.volume)?)?,
+            ),
+            (
+                "symbols.parquet",
+                encode(&symbols_batch(&self.state.volume)?)?,
+            ),
+        ];
+        self.meta.id = fingerprint(
+            &tables
+                .iter()
+                .map(|t| t.1.as_slice())
+                .collect::<Vec<_>>()
+                .concat(),
+        );
+        self.state.meta = Some(self.meta.clone());
         let meta = serde_json::to_vec_pretty(&self.meta).map_err(|e| Error::Write {
             path: dir.join("baseline.json"),
             message: e.to_string(),
         })?;
         let mut staged = Vec::new();
-        for (name, bytes) in [
-            ("lines.parquet", &lines),
-            ("cells.parquet", &cells),
-            ("baseline.json", &meta),
-        ] {
+        let all = tables
+            .iter()
+            .map(|(n, b)| (*n, b))
+            .chain([("baseline.json", &meta)]);
+        for (name, bytes) in all {
             let path = dir.join(name);
             match stage(&path, |w| {
                 std::io::Write::write_all(w, bytes).map_err(|e| Error::io(&path, e))
@@ -230,8 +268,8 @@ impl Baseline {
         commit(staged)
     }
 
-    /// Read a baseline folder; a missing or malformed part is an error naming it.
-    pub fn read(dir: &Path) -> Result<Baseline> {
+    /// `baseline.json` of a folder, checked for its format.
+    fn read_meta(dir: &Path) -> Result<BaselineMeta> {
         let path = dir.join("baseline.json");
         let text = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
         let meta: BaselineMeta = serde_json::from_slice(&text).map_err(|e| Error::Config {
@@ -248,6 +286,13 @@ impl Baseline {
                 ),
             });
         }
+        Ok(meta)
+    }
+
+    /// Read a baseline folder's history (to update it); a missing or malformed part is
+    /// an error naming it.
+    pub fn read(dir: &Path) -> Result<Baseline> {
+        let meta = Baseline::read_meta(dir)?;
         let lines = read_batches(&dir.join("lines.parquet"))?
             .iter()
             .map(decode_lines)
@@ -258,29 +303,132 @@ impl Baseline {
             .map(decode_cells)
             .collect::<Result<Vec<_>>>()?
             .concat();
-        Ok(Baseline { meta, lines, cells })
+        Ok(Baseline {
+            meta,
+            lines,
+            cells,
+            state: BaselineState::default(),
+        })
+    }
+}
+
+impl BaselineState {
+    /// Read what scoring needs of a baseline folder (no history row).
+    pub fn read(dir: &Path) -> Result<BaselineState> {
+        let meta = Baseline::read_meta(dir)?;
+        let mut volume = VolumeState {
+            day_range: meta.day_range,
+            ..Default::default()
+        };
+        // The series (the bulk) stream into one reserved vector while the rest is read.
+        let series = dir.join("series.parquet");
+        let rows = &mut volume.rows;
+        let (read, groups) = rayon::join(
+            || {
+                read_each(
+                    &series,
+                    rows,
+                    |r, n| r.reserve_exact(n),
+                    |r, b| decode_series(&b, r),
+                )
+            },
+            || decode_groups(&read_batches(&dir.join("groups.parquet"))?),
+        );
+        read?;
+        let (uv, kg) = groups?;
+        for b in read_batches(&dir.join("symbols.parquet"))? {
+            decode_symbols(&b, &mut volume)?;
+        }
+        for b in read_batches(&dir.join("panels.parquet"))? {
+            decode_panels(&b, &mut volume)?;
+        }
+        if volume
+            .panels
+            .last()
+            .is_some_and(|p| p.rows.1 > volume.rows.len())
+        {
+            return Err(Error::Internal(format!(
+                "{}: the panels point past the series rows",
+                dir.display()
+            )));
+        }
+        Ok(BaselineState {
+            meta: Some(meta),
+            uv,
+            kg,
+            volume,
+        })
     }
 }
 
 impl Engine {
     /// The settings of this engine that stored values depend on.
-    fn baseline_settings(&self) -> String {
+    fn baseline_settings(&self) -> Result<String> {
         let c = self.config();
-        settings_text(c.price.denominator, c.volume.period, c.volume.measure)
+        let levels: Vec<String> = c.levels()?.iter().map(|l| l.name()).collect();
+        let kinds: Vec<&str> = c.volume.series_kinds()?.iter().map(|k| k.name()).collect();
+        let surge = Surge::new(&c.detectors.surge, c.volume.period);
+        Ok(format!(
+            "denominator = {:?}\nperiod = {:?}\nmeasure = {:?}\nlevels = {:?}\n\
+             series = {:?}\nsurge_min_nonzero = {}\n",
+            c.price.denominator,
+            c.volume.period,
+            c.volume.measure,
+            levels,
+            kinds,
+            surge.min_nonzero()
+        ))
     }
 
     /// Refuse a baseline fitted with other settings (its values would not compare).
-    pub(crate) fn check_baseline(&self, b: &Baseline) -> Result<()> {
-        if b.meta.settings != self.baseline_settings() {
+    pub(crate) fn check_baseline(&self, meta: &BaselineMeta) -> Result<()> {
+        let mine = self.baseline_settings()?;
+        if meta.settings != mine {
             return Err(Error::config(format!(
                 "the baseline {} was fitted with other settings ({}) than this run's ({}); \
                  fit it again",
-                b.meta.id,
-                b.meta.settings.trim().replace('\n', ", "),
-                self.baseline_settings().trim().replace('\n', ", ")
+                meta.id,
+                meta.settings.trim().replace('\n', ", "),
+                mine.trim().replace('\n', ", ")
             )));
         }
         Ok(())
+    }
+
+    /// The statistics scoring reads, from a canonical history.
+    fn baseline_state(&self, b: &Baseline) -> Result<BaselineState> {
+        let c = self.config();
+        let levels = c.levels()?;
+        let history = b.history_measures();
+        let (uv, kg) = self.pool().install(|| {
+            let gid = history.gid.as_slice();
+            (
+                StoredGroups::build(&[(gid, &history.uv)], &history.keys, &levels),
+                StoredGroups::build(&[(gid, &history.kgpu)], &history.keys, &levels),
+            )
+        });
+        drop(history);
+        let surge = Surge::new(&c.detectors.surge, c.volume.period);
+        let cells = b
+            .cells
+            .iter()
+            .map(|c| (c.key, c.importer.as_deref(), c.office.as_deref(), c.agg));
+        let kinds = c.volume.series_kinds()?;
+        let volume = self.pool().install(|| {
+            VolumeState::build(
+                cells,
+                b.meta.day_range,
+                c.volume.period,
+                &kinds,
+                Some(&surge),
+            )
+        });
+        Ok(BaselineState {
+            meta: None,
+            uv,
+            kg,
+            volume,
+        })
     }
 
     /// Build a baseline from `inputs`, on top of `previous` when updating, keeping the
@@ -292,7 +440,7 @@ impl Engine {
         from: Option<i32>,
     ) -> Result<Baseline> {
         if let Some(p) = &previous {
-            self.check_baseline(p)?;
+            self.check_baseline(&p.meta)?;
         }
         let c = self.config();
         let period = c.volume.period;
@@ -366,7 +514,7 @@ impl Engine {
                 format: FORMAT,
                 id: String::new(),
                 tool: format!("tradescan {}", env!("CARGO_PKG_VERSION")),
-                settings: self.baseline_settings(),
+                settings: self.baseline_settings()?,
                 from: None,
                 day_range: None,
                 lines: 0,
@@ -375,22 +523,12 @@ impl Engine {
             },
             lines,
             cells,
+            state: BaselineState::default(),
         };
         b.canonicalise(from, period);
+        b.state = self.baseline_state(&b)?;
         Ok(b)
     }
-}
-
-/// The settings a baseline's stored values depend on, as TOML text.
-pub fn settings_text(
-    denominator: crate::config::Denominator,
-    period: PeriodKind,
-    measure: VolumeMeasure,
-) -> String {
-    format!(
-        "denominator = {:?}\nperiod = {:?}\nmeasure = {:?}\n",
-        denominator, period, measure
-    )
 }
 
 fn lines_schema() -> Arc<Schema> {
@@ -489,17 +627,41 @@ fn encode(batch: &RecordBatch) -> Result<Vec<u8>> {
 }
 
 fn read_batches(path: &PathBuf) -> Result<Vec<RecordBatch>> {
+    let mut out = Vec::new();
+    read_each(
+        path,
+        &mut out,
+        |_, _| {},
+        |out, b| {
+            out.push(b);
+            Ok(())
+        },
+    )?;
+    Ok(out)
+}
+
+/// Stream a baseline table batch by batch into `into`; `rows` is told the row count
+/// first.
+fn read_each<T>(
+    path: &PathBuf,
+    into: &mut T,
+    rows: impl FnOnce(&mut T, usize),
+    mut f: impl FnMut(&mut T, RecordBatch) -> Result<()>,
+) -> Result<()> {
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let bad = |m: String| Error::NotParquet {
         path: path.clone(),
         message: format!("baseline table: {m}"),
     };
-    ParquetRecordBatchReaderBuilder::try_new(file)
-        .map_err(|e| bad(e.to_string()))?
-        .build()
-        .map_err(|e| bad(e.to_string()))?
-        .map(|b| b.map_err(|e| bad(e.to_string())))
-        .collect()
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| bad(e.to_string()))?;
+    rows(
+        into,
+        usize::try_from(builder.metadata().file_metadata().num_rows()).unwrap_or(0),
+    );
+    for b in builder.build().map_err(|e| bad(e.to_string()))? {
+        f(into, b.map_err(|e| bad(e.to_string()))?)?;
+    }
+    Ok(())
 }
 
 /// The values of a non-null primitive column of a baseline table.
@@ -586,4 +748,285 @@ fn decode_cells(b: &RecordBatch) -> Result<Vec<StoredCell>> {
             },
         })
         .collect())
+}
+
+fn groups_batch(state: &BaselineState) -> Result<RecordBatch> {
+    let rows: Vec<(u8, u8, &FineKey, &OrderStats)> = [&state.uv, &state.kg]
+        .iter()
+        .enumerate()
+        .flat_map(|(m, g)| {
+            g.levels.iter().enumerate().flat_map(move |(l, groups)| {
+                groups.iter().map(move |(k, st)| (m as u8, l as u8, k, st))
+            })
+        })
+        .collect();
+    let u8s = |f: fn(&(u8, u8, &FineKey, &OrderStats)) -> u8| -> ArrayRef {
+        Arc::new(rows.iter().map(f).collect::<UInt8Array>())
+    };
+    let u64s = |f: fn(&(u8, u8, &FineKey, &OrderStats)) -> u64| -> ArrayRef {
+        Arc::new(rows.iter().map(f).collect::<UInt64Array>())
+    };
+    let f64s = |f: fn(&OrderStats) -> f64| -> ArrayRef {
+        Arc::new(rows.iter().map(|r| f(r.3)).collect::<Float64Array>())
+    };
+    let cols: Vec<ArrayRef> = vec![
+        u8s(|r| r.0),
+        u8s(|r| r.1),
+        u64s(|r| r.2.hs.0),
+        u64s(|r| r.2.origin.0),
+        u64s(|r| r.2.unit.0),
+        u8s(|r| u8::from(r.2.basis == Basis::PerKg)),
+        u64s(|r| r.3.count),
+        f64s(|s| s.q1),
+        f64s(|s| s.median),
+        f64s(|s| s.q3),
+        f64s(|s| s.mad),
+        f64s(|s| s.mean_ad),
+    ];
+    let schema = Schema::new(vec![
+        Field::new("measure", DataType::UInt8, false),
+        Field::new("level", DataType::UInt8, false),
+        Field::new("hs", DataType::UInt64, false),
+        Field::new("origin", DataType::UInt64, false),
+        Field::new("unit", DataType::UInt64, false),
+        Field::new("basis", DataType::UInt8, false),
+        Field::new("count", DataType::UInt64, false),
+        Field::new("q1", DataType::Float64, false),
+        Field::new("median", DataType::Float64, false),
+        Field::new("q3", DataType::Float64, false),
+        Field::new("mad", DataType::Float64, false),
+        Field::new("mean_ad", DataType::Float64, false),
+    ]);
+    RecordBatch::try_new(Arc::new(schema), cols).map_err(|e| Error::Internal(e.to_string()))
+}
+
+fn decode_groups(batches: &[RecordBatch]) -> Result<(StoredGroups, StoredGroups)> {
+    let mut out = (StoredGroups::default(), StoredGroups::default());
+    for b in batches {
+        let (measure, level, basis) = (
+            values::<UInt8Type>(b, "measure")?,
+            values::<UInt8Type>(b, "level")?,
+            values::<UInt8Type>(b, "basis")?,
+        );
+        let u64s = |n: &str| values::<UInt64Type>(b, n);
+        let (hs, origin, unit, count) =
+            (u64s("hs")?, u64s("origin")?, u64s("unit")?, u64s("count")?);
+        let f64s = |n: &str| values::<Float64Type>(b, n);
+        let (q1, median, q3, mad, mean_ad) = (
+            f64s("q1")?,
+            f64s("median")?,
+            f64s("q3")?,
+            f64s("mad")?,
+            f64s("mean_ad")?,
+        );
+        for i in 0..b.num_rows() {
+            let groups = if measure[i] == 0 {
+                &mut out.0
+            } else {
+                &mut out.1
+            };
+            let l = level[i] as usize;
+            if groups.levels.len() <= l {
+                groups.levels.resize(l + 1, Vec::new());
+            }
+            let key = FineKey {
+                hs: HsCode(hs[i]),
+                origin: Code(origin[i]),
+                unit: Code(unit[i]),
+                basis: if basis[i] == 1 {
+                    Basis::PerKg
+                } else {
+                    Basis::PerUnit
+                },
+            };
+            let stats = OrderStats {
+                count: count[i],
+                q1: q1[i],
+                median: median[i],
+                q3: q3[i],
+                mad: mad[i],
+                mean_ad: mean_ad[i],
+            };
+            groups.levels[l].push((key, stats));
+        }
+    }
+    Ok(out)
+}
+
+fn series_batch(v: &VolumeState) -> Result<RecordBatch> {
+    let u64s = |f: fn(&StoredEntry) -> u64| -> ArrayRef {
+        Arc::new(v.rows.iter().map(f).collect::<UInt64Array>())
+    };
+    let cols: Vec<ArrayRef> = vec![
+        u64s(|r| r.key),
+        Arc::new(v.rows.iter().map(|r| r.period).collect::<Int32Array>()),
+        u64s(|r| r.agg.amount.to_parts().0),
+        u64s(|r| r.agg.amount.to_parts().1),
+        u64s(|r| r.agg.value.to_parts().0),
+        u64s(|r| r.agg.value.to_parts().1),
+        Arc::new(v.rows.iter().map(|r| r.agg.lines).collect::<UInt32Array>()),
+    ];
+    let u = |n: &str| Field::new(n, DataType::UInt64, false);
+    let schema = Schema::new(vec![
+        u("key"),
+        Field::new("period", DataType::Int32, false),
+        u("amount_lo"),
+        u("amount_hi"),
+        u("value_lo"),
+        u("value_hi"),
+        Field::new("lines", DataType::UInt32, false),
+    ]);
+    RecordBatch::try_new(Arc::new(schema), cols).map_err(|e| Error::Internal(e.to_string()))
+}
+
+fn decode_series(b: &RecordBatch, rows: &mut Vec<StoredEntry>) -> Result<()> {
+    let u64s = |n: &str| values::<UInt64Type>(b, n);
+    let (key, alo, ahi, vlo, vhi) = (
+        u64s("key")?,
+        u64s("amount_lo")?,
+        u64s("amount_hi")?,
+        u64s("value_lo")?,
+        u64s("value_hi")?,
+    );
+    let period = values::<Int32Type>(b, "period")?;
+    let lines = values::<UInt32Type>(b, "lines")?;
+    rows.extend((0..b.num_rows()).map(|i| StoredEntry {
+        key: key[i],
+        period: period[i],
+        agg: CellAgg {
+            amount: FixedSum::from_parts(alo[i], ahi[i]),
+            value: FixedSum::from_parts(vlo[i], vhi[i]),
+            lines: lines[i],
+        },
+    }));
+    Ok(())
+}
+
+fn panels_batch(v: &VolumeState) -> Result<RecordBatch> {
+    let p = &v.panels;
+    let f64s = |f: fn(&PanelRecord) -> f64| -> ArrayRef {
+        Arc::new(p.iter().map(f).collect::<Float64Array>())
+    };
+    let typical = |f: fn(&OrderStats) -> f64| -> ArrayRef {
+        Arc::new(
+            p.iter()
+                .map(|r| r.context.typical.as_ref().map(f))
+                .collect::<Float64Array>(),
+        )
+    };
+    let u64s = |f: fn(&PanelRecord) -> u64| -> ArrayRef {
+        Arc::new(p.iter().map(f).collect::<UInt64Array>())
+    };
+    let cols: Vec<ArrayRef> = vec![
+        Arc::new(
+            p.iter()
+                .map(|r| Some(r.kind.name()))
+                .collect::<StringArray>(),
+        ),
+        u64s(|r| r.hs6),
+        f64s(|r| r.context.prior.ln_amount),
+        f64s(|r| r.context.prior.lines),
+        Arc::new(
+            p.iter()
+                .map(|r| r.context.typical.map(|t| t.count))
+                .collect::<UInt64Array>(),
+        ),
+        typical(|t| t.q1),
+        typical(|t| t.median),
+        typical(|t| t.q3),
+        typical(|t| t.mad),
+        typical(|t| t.mean_ad),
+        u64s(|r| r.rows.0 as u64),
+        u64s(|r| r.rows.1 as u64),
+    ];
+    let f = |n: &str| Field::new(n, DataType::Float64, true);
+    let schema = Schema::new(vec![
+        Field::new("kind", DataType::Utf8, false),
+        Field::new("hs6", DataType::UInt64, false),
+        f("prior_ln_amount"),
+        f("prior_lines"),
+        Field::new("typical_count", DataType::UInt64, true),
+        f("typical_q1"),
+        f("typical_median"),
+        f("typical_q3"),
+        f("typical_mad"),
+        f("typical_mean_ad"),
+        Field::new("rows_start", DataType::UInt64, false),
+        Field::new("rows_end", DataType::UInt64, false),
+    ]);
+    RecordBatch::try_new(Arc::new(schema), cols).map_err(|e| Error::Internal(e.to_string()))
+}
+
+fn decode_panels(b: &RecordBatch, v: &mut VolumeState) -> Result<()> {
+    let kind = strings(b, "kind")?;
+    let u64s = |n: &str| values::<UInt64Type>(b, n);
+    let (hs6, start, end) = (u64s("hs6")?, u64s("rows_start")?, u64s("rows_end")?);
+    let f64s = |n: &str| values::<Float64Type>(b, n);
+    let (prior_a, prior_n) = (f64s("prior_ln_amount")?, f64s("prior_lines")?);
+    let count_col = b
+        .column_by_name("typical_count")
+        .and_then(|a| a.as_primitive_opt::<UInt64Type>())
+        .ok_or_else(|| Error::Internal("baseline table: column `typical_count`".into()))?;
+    let (q1, median, q3, mad, mean_ad) = (
+        f64s("typical_q1")?,
+        f64s("typical_median")?,
+        f64s("typical_q3")?,
+        f64s("typical_mad")?,
+        f64s("typical_mean_ad")?,
+    );
+    for i in 0..b.num_rows() {
+        let kind = SeriesKind::parse(kind.value(i))?;
+        let typical = count_col.is_valid(i).then(|| OrderStats {
+            count: count_col.value(i),
+            q1: q1[i],
+            median: median[i],
+            q3: q3[i],
+            mad: mad[i],
+            mean_ad: mean_ad[i],
+        });
+        v.panels.push(PanelRecord {
+            kind,
+            hs6: hs6[i],
+            context: PanelContext {
+                prior: Prior {
+                    ln_amount: prior_a[i],
+                    lines: prior_n[i],
+                },
+                typical,
+            },
+            rows: (start[i] as usize, end[i] as usize),
+        });
+    }
+    Ok(())
+}
+
+fn symbols_batch(v: &VolumeState) -> Result<RecordBatch> {
+    let kinds = v
+        .importers
+        .iter()
+        .map(|_| "importer")
+        .chain(v.offices.iter().map(|_| "office"));
+    let names = v.importers.iter().chain(&v.offices).map(String::as_str);
+    let cols: Vec<ArrayRef> = vec![
+        Arc::new(kinds.map(Some).collect::<StringArray>()),
+        Arc::new(names.map(Some).collect::<StringArray>()),
+    ];
+    let schema = Schema::new(vec![
+        Field::new("kind", DataType::Utf8, false),
+        Field::new("name", DataType::Utf8, false),
+    ]);
+    RecordBatch::try_new(Arc::new(schema), cols).map_err(|e| Error::Internal(e.to_string()))
+}
+
+fn decode_symbols(b: &RecordBatch, v: &mut VolumeState) -> Result<()> {
+    let (kind, name) = (strings(b, "kind")?, strings(b, "name")?);
+    for i in 0..b.num_rows() {
+        let list = if kind.value(i) == "importer" {
+            &mut v.importers
+        } else {
+            &mut v.offices
+        };
+        list.push(name.value(i).to_string());
+    }
+    Ok(())
 }

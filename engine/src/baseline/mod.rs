@@ -9,6 +9,8 @@
 
 mod build;
 mod level;
+mod stored;
 
 pub use build::{GroupBaseline, MeasureBaseline, NO_GROUP, build_baseline};
 pub use level::{FineKey, GroupLevel};
+pub use stored::StoredGroups;

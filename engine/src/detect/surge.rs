@@ -248,6 +248,10 @@ pub struct Series<'a> {
     pub lines: &'a [f64],
     /// The panel's pooled spreads.
     pub prior: Prior,
+    /// First period whose flags are wanted (0: all). Earlier periods are history: they
+    /// feed the windows, and are judged only as far back as an episode open at `from`
+    /// reaches, so the episodes reported are those of a walk over the whole series.
+    pub from: usize,
 }
 
 /// Reusable buffers of [`Surge::judge_series`].
@@ -320,6 +324,11 @@ impl Surge {
         }
     }
 
+    /// Active periods a series needs before it is judged.
+    pub fn min_nonzero(&self) -> usize {
+        self.min_nonzero
+    }
+
     /// Trailing window length.
     pub fn window(&self) -> usize {
         self.window
@@ -342,8 +351,9 @@ impl Surge {
         counts.series_not_judged[reason as usize] += 1;
     }
 
-    /// Judge every period of a series; `complete(t)` says whether the data covers period `t` entirely (drops are judged
-    /// only there). Flags (one per episode) go to `out`, counts to `counts`.
+    /// Judge every period of a series from `series.from` on; `complete(t)` says whether
+    /// the data covers period `t` entirely (drops are judged only there). Flags (one per
+    /// episode) go to `out`, counts to `counts`.
     pub fn judge_series(
         &self,
         series: &Series<'_>,
@@ -352,11 +362,7 @@ impl Surge {
         counts: &mut SurgeCounts,
         out: &mut Vec<SeriesFlag>,
     ) {
-        let Series {
-            amounts: x,
-            lines,
-            prior,
-        } = *series;
+        let x = series.amounts;
         if x.len() <= self.min_history {
             counts.series_not_judged[NotJudged::TooShort as usize] += 1;
             return;
@@ -367,7 +373,46 @@ impl Surge {
             return;
         }
         counts.periods_not_judged[NotJudged::TooShort as usize] += self.min_history as u64;
+        // Each walk starts at `from`; when an episode is open there, it starts one
+        // window earlier, until the episode's start is inside the walk.
+        let drops = self.drops && active * 2 > self.min_history;
+        for pass in [false, true] {
+            if pass && !drops {
+                break;
+            }
+            let mut start = series.from.max(self.min_history);
+            loop {
+                let (mark, saved) = (out.len(), *counts);
+                let open = if pass {
+                    self.drops(x, &complete, start, scratch, counts, out)
+                } else {
+                    self.surges(series, start, scratch, counts, out)
+                };
+                if !open || start <= self.min_history {
+                    break;
+                }
+                out.truncate(mark);
+                *counts = saved;
+                start = start.saturating_sub(self.window).max(self.min_history);
+            }
+        }
+    }
 
+    /// The surge walk from `start`; whether period `start` was flagged.
+    fn surges(
+        &self,
+        series: &Series<'_>,
+        start: usize,
+        scratch: &mut SurgeScratch,
+        counts: &mut SurgeCounts,
+        out: &mut Vec<SeriesFlag>,
+    ) -> bool {
+        let Series {
+            amounts: x,
+            lines,
+            prior,
+            ..
+        } = *series;
         // Surges: ln amounts and line counts of active periods (absent = NaN).
         let SurgeScratch {
             kernel,
@@ -387,14 +432,15 @@ impl Surge {
         let min_nonzero = self.min_nonzero;
         line_stats.clear();
         line_stats.resize(x.len(), None);
-        kernel.run(active_lines, self.min_history, |t, mut w| {
+        kernel.run(active_lines, start, |t, mut w| {
             if x[t] > 0.0 && w.count() >= min_nonzero {
                 line_stats[t] = w.stats();
             }
         });
         let mut judged = 0u64;
+        let mut open = false;
         let mut episodes = Episodes::default();
-        kernel.run(ln, self.min_history, |t, mut w| {
+        kernel.run(ln, start, |t, mut w| {
             let reason = match w.count() {
                 0 => Some(NotJudged::AllZeroHistory),
                 n if n < min_nonzero => Some(NotJudged::SparseHistory),
@@ -445,6 +491,7 @@ impl Surge {
                     episode: 1,
                     lines_median: wn.map_or(f64::NAN, |s| s.median),
                 });
+            open |= t == start && flag.is_some();
             episodes.push(t, flag, out);
         });
         episodes.close(out);
@@ -454,14 +501,24 @@ impl Surge {
         } else {
             counts.series_not_judged[NotJudged::SparseHistory as usize] += 1;
         }
+        open
+    }
 
-        // Drops: amounts, zeros included, steady windows only (active in more than half
-        // of at least `min_history` periods).
-        if !self.drops || active * 2 <= self.min_history {
-            return;
-        }
+    /// The drop walk from `start` (amounts, zeros included, steady windows only: active
+    /// in more than half of at least `min_history` periods); whether period `start` was
+    /// flagged.
+    fn drops(
+        &self,
+        x: &[f64],
+        complete: &impl Fn(usize) -> bool,
+        start: usize,
+        scratch: &mut SurgeScratch,
+        counts: &mut SurgeCounts,
+        out: &mut Vec<SeriesFlag>,
+    ) -> bool {
+        let mut open = false;
         let mut episodes = Episodes::default();
-        kernel.run(x, self.min_history, |t, mut w| {
+        scratch.kernel.run(x, start, |t, mut w| {
             // A steady window (median above 0) is active in more than half its periods.
             let steady = w.nonzero() * 2 > w.len() && w.nonzero() >= self.min_nonzero;
             let Some(w) = (complete(t) && steady).then(|| w.stats()).flatten() else {
@@ -492,9 +549,11 @@ impl Surge {
                     episode: 1,
                     lines_median: f64::NAN,
                 });
+            open |= t == start && flag.is_some();
             episodes.push(t, flag, out);
         });
         episodes.close(out);
+        open
     }
 
     /// The spread of a window, with the mean-AD rule at MAD = 0 and a floor.
@@ -644,6 +703,43 @@ impl Episodes {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+        /// A walk from `from` reports, at and after `from`, exactly the flags of a walk
+        /// over the whole series: episodes open at `from` are followed back to their
+        /// start.
+        #[test]
+        fn a_walk_from_a_period_reports_what_a_whole_walk_reports_there(
+            base in prop::collection::vec(prop_oneof![Just(0.0), 1.0f64..3.0], 10..80),
+            bursts in prop::collection::vec((0usize..80, 1usize..30, 5.0f64..60.0), 0..4),
+            from in 0usize..80,
+            drops in any::<bool>(),
+        ) {
+            let mut x = base.clone();
+            for (at, len, k) in bursts {
+                for v in x.iter_mut().skip(at).take(len) {
+                    *v = (*v).max(1.0) * k;
+                }
+            }
+            let c = SurgeConfig { drops, ..SurgeConfig::default() };
+            let s = Surge::new(&c, PeriodKind::Week);
+            let lines: Vec<f64> = x.iter().map(|v| v.ceil()).collect();
+            let walk = |from: usize| {
+                let (mut out, mut counts) = (Vec::new(), SurgeCounts::default());
+                let series = Series { amounts: &x, lines: &lines, prior: Prior::default(), from };
+                s.judge_series(&series, |t| t + 1 < x.len(), &mut SurgeScratch::new(&s), &mut counts, &mut out);
+                let mut at: Vec<(usize, u64, u8)> = out.iter()
+                    .filter(|f| f.t >= from)
+                    .map(|f| (f.t, f.score.to_bits(), f.direction as u8))
+                    .collect();
+                at.sort_unstable();
+                at
+            };
+            prop_assert_eq!(walk(from), walk(0).into_iter().filter(|f| f.0 >= from).collect::<Vec<_>>());
+        }
+    }
 
     fn run(s: &Surge, x: &[f64]) -> (Vec<SeriesFlag>, SurgeCounts) {
         let mut out = Vec::new();
@@ -654,6 +750,7 @@ mod tests {
             amounts: x,
             lines: &lines,
             prior: Prior::default(),
+            from: 0,
         };
         s.judge_series(&series, |_| true, &mut k, &mut counts, &mut out);
         (out, counts)
@@ -728,6 +825,7 @@ mod tests {
             amounts: &x,
             lines: &[1.0; 30],
             prior: Prior::default(),
+            from: 0,
         };
         s.judge_series(&series, |t| t < 24, &mut k, &mut counts, &mut out);
         assert!(out.is_empty());

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::cells::{CellAgg, CellKey, MergedCells, NO_SYMBOL, SplitLine, SplitThreshold};
 use super::panel::Panel;
+use super::state::VolumeState;
 use super::{PeriodKind, SeriesKind, VolumeMeasure, period_id, period_start};
 use crate::config::Config;
 use crate::detect::{
@@ -173,16 +174,16 @@ pub struct VolumeOutput {
 
 /// The period grid of a run.
 #[derive(Debug, Clone, Copy)]
-struct Grid {
+pub(super) struct Grid {
     kind: PeriodKind,
-    first: i32,
-    len: usize,
+    pub(super) first: i32,
+    pub(super) len: usize,
     partial_first: bool,
     partial_last: bool,
 }
 
 impl Grid {
-    fn new(kind: PeriodKind, (lo, hi): (i32, i32)) -> Grid {
+    pub(super) fn new(kind: PeriodKind, (lo, hi): (i32, i32)) -> Grid {
         let first = period_id(kind, lo);
         let last = period_id(kind, hi);
         Grid {
@@ -216,10 +217,37 @@ struct Names<'a> {
     watch: &'a WatchIndex,
     settings: &'a VolumeSettings,
     grid: Grid,
+    /// First period whose surges are wanted: the first new period against a stored
+    /// history, 0 otherwise.
+    from: usize,
 }
 
 /// Run the volume detectors over the merged cells.
 pub fn analyse(cells: &MergedCells, settings: &VolumeSettings, watch: &WatchIndex) -> VolumeOutput {
+    run(cells, None, settings, watch)
+}
+
+/// Run the volume detectors over the series the new cells touch, against a stored
+/// baseline's history ([`VolumeState`]): each touched series is the stored series plus
+/// the new cells, judged over its whole range; the panel's pooled spreads and typical
+/// amounts are the history's; an importer's first appearances elsewhere in a family
+/// come from the history. `cells` must carry the baseline's symbols
+/// ([`VolumeState::symbol_unit`] merged first).
+pub fn analyse_against(
+    cells: &MergedCells,
+    state: &VolumeState,
+    settings: &VolumeSettings,
+    watch: &WatchIndex,
+) -> VolumeOutput {
+    run(cells, Some(state), settings, watch)
+}
+
+fn run(
+    cells: &MergedCells,
+    state: Option<&VolumeState>,
+    settings: &VolumeSettings,
+    watch: &WatchIndex,
+) -> VolumeOutput {
     let mut summary = VolumeSummary {
         period: settings.period.name().into(),
         measure: settings.measure.name().into(),
@@ -255,7 +283,11 @@ pub fn analyse(cells: &MergedCells, settings: &VolumeSettings, watch: &WatchInde
             .notes
             .push("no importer ids in the data: no hs6+importer series".into());
     }
-    let Some(range) = cells.day_range else {
+    let range = match (cells.day_range, state.and_then(|s| s.day_range)) {
+        (Some((a, b)), Some((c, d))) => Some((a.min(c), b.max(d))),
+        (x, None) | (None, x) => x,
+    };
+    let Some(range) = range else {
         return VolumeOutput {
             findings: Vec::new(),
             summary,
@@ -267,17 +299,25 @@ pub fn analyse(cells: &MergedCells, settings: &VolumeSettings, watch: &WatchInde
     summary.periods = grid.len as u64;
     summary.partial_first_period = grid.partial_first;
     summary.partial_last_period = grid.partial_last;
+    let from = match (state, cells.day_range) {
+        (Some(_), Some((first, _))) => (period_id(settings.period, first) - grid.first) as usize,
+        _ => 0,
+    };
     let names = Names {
         cells,
         watch,
         settings,
         grid,
+        from,
     };
 
     let shards: Vec<ShardResult> = cells
         .shards
         .par_iter()
-        .map(|cells| analyse_shard(cells, &names))
+        .map(|shard| match state {
+            None => analyse_shard(shard, &names),
+            Some(state) => analyse_shard_against(shard, &names, state),
+        })
         .collect();
 
     let mut findings = Vec::new();
@@ -319,6 +359,9 @@ pub fn analyse(cells: &MergedCells, settings: &VolumeSettings, watch: &WatchInde
         }
     }
     if let Some(nov) = &settings.first_time {
+        if let Some(state) = state {
+            stored_first_seen(state, nov, &names, &mut first_seen);
+        }
         first_time_findings(first_seen, nov, &names, &mut findings, &mut summary);
     }
     if !settings.split.is_empty() {
@@ -352,7 +395,7 @@ struct FirstSeen {
 }
 
 /// One series cell of a key kind: (series key, period index, sums).
-type Entry = (u64, u32, CellAgg);
+pub(super) type Entry = (u64, u32, CellAgg);
 
 fn series_key(kind: SeriesKind, k: &CellKey) -> Option<u64> {
     match kind {
@@ -366,19 +409,8 @@ fn series_key(kind: SeriesKind, k: &CellKey) -> Option<u64> {
 fn analyse_shard(cells: &[(CellKey, CellAgg)], names: &Names<'_>) -> ShardResult {
     let mut out = ShardResult::default();
     let settings = names.settings;
-    let grid = names.grid;
-    let mut scratch = settings
-        .surge
-        .as_ref()
-        .map(SurgeScratch::new)
-        .unwrap_or_default();
+    let mut work = Work::new(settings.surge.as_ref());
     let mut entries: Vec<Entry> = Vec::new();
-    let mut panel_entries: Vec<(u32, u32, f64)> = Vec::new();
-    let mut keys: Vec<u64> = Vec::new();
-    let mut offsets: Vec<usize> = Vec::new();
-    let mut row: Vec<f64> = Vec::new();
-    let mut line_row: Vec<f64> = Vec::new();
-    let mut flags: Vec<SeriesFlag> = Vec::new();
     let mut start = 0;
     while start < cells.len() {
         let hs6 = cells[start].0.hs6;
@@ -390,145 +422,377 @@ fn analyse_shard(cells: &[(CellKey, CellAgg)], names: &Names<'_>) -> ShardResult
             continue;
         }
         for &kind in &settings.kinds {
-            // The kind's cells: project, sort, fold (fixed-point sums: any order).
-            entries.clear();
-            entries.extend(block.iter().filter_map(|(k, a)| {
-                series_key(kind, k).map(|s| (s, (k.period - grid.first) as u32, *a))
-            }));
-            entries.sort_unstable_by_key(|e| (e.0, e.1));
-            fold(&mut entries);
-            keys.clear();
-            offsets.clear();
-            panel_entries.clear();
-            for (i, e) in entries.iter().enumerate() {
-                if keys.last() != Some(&e.0) {
-                    keys.push(e.0);
-                    offsets.push(i);
-                }
-                panel_entries.push(((keys.len() - 1) as u32, e.1, e.2.amount.value()));
-            }
-            offsets.push(entries.len());
-            if keys.is_empty() {
-                continue;
-            }
-            *out.series.entry(kind).or_default() += keys.len() as u64;
-            let panel = Panel::build(keys.len(), grid.len, &panel_entries);
-            if panel.is_dense() {
-                out.dense += 1;
-            } else {
-                out.sparse += 1;
-            }
-            let series_of = |s: usize| &entries[offsets[s]..offsets[s + 1]];
-            let lines_into = |s: usize, out: &mut Vec<f64>| {
-                out.clear();
-                out.resize(grid.len, 0.0);
-                for e in series_of(s) {
-                    out[e.1 as usize] = f64::from(e.2.lines);
-                }
+            project(block, kind, names.grid.first, &mut entries);
+            let panel = PanelCells {
+                hs6,
+                mask,
+                kind,
+                entries: &entries,
             };
-            if let Some(surge) = &settings.surge {
-                // The panel's pooled spreads, the prior of short windows.
-                let mut spreads: (Vec<f64>, Vec<f64>) = (Vec::new(), Vec::new());
-                for s in 0..keys.len() {
-                    if !surge.may_judge(series_of(s).len()) {
-                        continue;
-                    }
-                    panel.row_into(s, &mut row);
-                    lines_into(s, &mut line_row);
-                    if let Some((a, n)) = surge.series_spread(&row, &line_row, &mut scratch) {
-                        spreads.0.push(a);
-                        spreads.1.push(n);
-                    }
-                }
-                let prior = Prior {
-                    ln_amount: median_in_place(&mut spreads.0),
-                    lines: median_in_place(&mut spreads.1),
-                };
-                for (s, &key) in keys.iter().enumerate() {
-                    if !surge.may_judge(series_of(s).len()) {
-                        // Too few periods with a line to ever be judged: counted, not walked.
-                        surge.count_unwalked(grid.len, &mut out.counts);
-                        continue;
-                    }
-                    panel.row_into(s, &mut row);
-                    lines_into(s, &mut line_row);
-                    flags.clear();
-                    let series = Series {
-                        amounts: &row,
-                        lines: &line_row,
-                        prior,
-                    };
-                    surge.judge_series(
-                        &series,
-                        |t| grid.complete(t),
-                        &mut scratch,
-                        &mut out.counts,
-                        &mut flags,
-                    );
-                    for f in &flags {
-                        let run = series_of(s);
-                        let agg = run
-                            .binary_search_by_key(&(f.t as u32), |e| e.1)
-                            .map_or(CellAgg::default(), |i| run[i].2);
-                        out.findings
-                            .push(names.surge_finding(hs6, mask, kind, key, f, &agg));
-                    }
-                }
-            }
-            let novelty = match kind {
-                SeriesKind::Importer => settings.first_time.as_ref(),
-                SeriesKind::Origin => settings.new_origin.as_ref(),
-                _ => None,
-            };
-            let Some(nov) = novelty.filter(|n| n.families & mask != 0) else {
-                continue;
-            };
-            let typical = {
-                let mut ln: Vec<f64> = entries
-                    .iter()
-                    .map(|e| e.2.amount.value())
-                    .filter(|&a| a > 0.0)
-                    .map(f64::ln)
-                    .collect();
-                order_stats(&mut ln, &mut Vec::new())
-            };
-            for (s, &key) in keys.iter().enumerate() {
-                let first = series_of(s)[0];
-                if kind == SeriesKind::Importer {
-                    out.first_seen.push(FirstSeen {
-                        importer: key as u32,
-                        hs6,
-                        families: nov.families & mask,
-                        period: first.1 as usize,
-                        agg: first.2,
-                        typical,
-                    });
-                    continue;
-                }
-                let name = DetectorKind::NewOrigin.name();
-                if (first.1 as usize) < nov.burn_in {
-                    *out.novelty_skipped.entry((name, true)).or_default() += 1;
-                } else if !novelty_passes(&nov.config, first.2.amount.value(), typical.as_ref()) {
-                    *out.novelty_skipped.entry((name, false)).or_default() += 1;
-                } else {
-                    let seen = FirstSeen {
-                        importer: NO_SYMBOL,
-                        hs6,
-                        families: nov.families & mask,
-                        period: first.1 as usize,
-                        agg: first.2,
-                        typical,
-                    };
-                    out.findings.push(names.novelty_finding(
-                        DetectorKind::NewOrigin,
-                        &seen,
-                        keys[s],
-                    ));
-                }
-            }
+            names.judge_panel(&panel, None, &mut work, &mut out);
         }
     }
     out
+}
+
+/// [`analyse_shard`] against a stored history: only the series the shard's (new) cells
+/// touch, each with its stored cells, with the history's panel context.
+fn analyse_shard_against(
+    cells: &[(CellKey, CellAgg)],
+    names: &Names<'_>,
+    state: &VolumeState,
+) -> ShardResult {
+    let mut out = ShardResult::default();
+    let settings = names.settings;
+    let first = names.grid.first;
+    let mut work = Work::new(settings.surge.as_ref());
+    let (mut new, mut entries): (Vec<Entry>, Vec<Entry>) = (Vec::new(), Vec::new());
+    let mut start = 0;
+    while start < cells.len() {
+        let hs6 = cells[start].0.hs6;
+        let end = start + cells[start..].partition_point(|c| c.0.hs6 == hs6);
+        let block = &cells[start..end];
+        start = end;
+        let mask = names.watch.mask_of(HsCode(hs6));
+        if settings.restrict != 0 && mask & settings.restrict == 0 {
+            continue;
+        }
+        for &kind in &settings.kinds {
+            project(block, kind, first, &mut new);
+            entries.clear();
+            let stored = state.panel(kind, hs6);
+            if let Some(p) = stored {
+                let mut last = None;
+                for &(key, _, _) in &new {
+                    if last != Some(key) {
+                        last = Some(key);
+                        entries.extend(
+                            p.series(key)
+                                .iter()
+                                .map(|r| (key, (r.period - first) as u32, r.agg)),
+                        );
+                    }
+                }
+            }
+            entries.extend_from_slice(&new);
+            entries.sort_unstable_by_key(|e| (e.0, e.1));
+            fold(&mut entries);
+            let context = match stored {
+                Some(p) => p.context,
+                None => panel_context(settings.surge.as_ref(), &entries, names.grid.len, &mut work),
+            };
+            let panel = PanelCells {
+                hs6,
+                mask,
+                kind,
+                entries: &entries,
+            };
+            names.judge_panel(&panel, Some(&context), &mut work, &mut out);
+        }
+    }
+    out
+}
+
+/// Add to `seen` the stored first appearances, in followed HS6 codes the new cells do
+/// not touch, of the importers the new cells touch, so that "first in the family" looks
+/// at the whole history.
+fn stored_first_seen(
+    state: &VolumeState,
+    nov: &Novelty,
+    names: &Names<'_>,
+    seen: &mut Vec<FirstSeen>,
+) {
+    let touched: std::collections::BTreeSet<(u32, u64)> =
+        seen.iter().map(|s| (s.importer, s.hs6)).collect();
+    let mut importers: Vec<u64> = touched.iter().map(|t| u64::from(t.0)).collect();
+    importers.dedup();
+    for p in state.panels_of(SeriesKind::Importer) {
+        let mask = names.watch.mask_of(HsCode(p.hs6));
+        if nov.families & mask == 0 {
+            continue;
+        }
+        // Both sorted by importer: one merge walk.
+        let rows = p.rows();
+        let mut at = 0;
+        for &importer in &importers {
+            at += rows[at..].partition_point(|r| r.key < importer);
+            let Some(r) = rows.get(at).filter(|r| r.key == importer) else {
+                continue;
+            };
+            if touched.contains(&(importer as u32, p.hs6)) {
+                continue;
+            }
+            seen.push(FirstSeen {
+                importer: importer as u32,
+                hs6: p.hs6,
+                families: nov.families & mask,
+                period: (r.period - names.grid.first) as usize,
+                agg: r.agg,
+                typical: p.context.typical,
+            });
+        }
+    }
+}
+
+/// The cells of one HS6 block as series entries of one key kind: projected, sorted and
+/// folded (fixed-point sums: any order gives the same bits). Periods are counted from
+/// `first`.
+pub(super) fn project(
+    block: &[(CellKey, CellAgg)],
+    kind: SeriesKind,
+    first: i32,
+    entries: &mut Vec<Entry>,
+) {
+    entries.clear();
+    entries.extend(
+        block
+            .iter()
+            .filter_map(|(k, a)| series_key(kind, k).map(|s| (s, (k.period - first) as u32, *a))),
+    );
+    entries.sort_unstable_by_key(|e| (e.0, e.1));
+    fold(entries);
+}
+
+/// One panel to judge: the series of one HS6 and key kind.
+pub(super) struct PanelCells<'a> {
+    pub hs6: u64,
+    pub mask: u64,
+    pub kind: SeriesKind,
+    /// Series entries sorted by (series, period), one per pair.
+    pub entries: &'a [Entry],
+}
+
+/// What a panel contributes beyond its own series: the pooled spreads (the prior of
+/// short windows) and the typical ln amount of its cells (novelty scores). Scans
+/// compute them from the panel; a scan against a stored baseline uses the history's.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct PanelContext {
+    /// Pooled spreads of the panel's series.
+    pub prior: Prior,
+    /// Order statistics of the ln amounts of the panel's cells (`None`: no cell).
+    pub typical: Option<OrderStats>,
+}
+
+/// Scratch reused from panel to panel.
+pub(super) struct Work {
+    scratch: SurgeScratch,
+    panel_entries: Vec<(u32, u32, f64)>,
+    keys: Vec<u64>,
+    offsets: Vec<usize>,
+    row: Vec<f64>,
+    line_row: Vec<f64>,
+    flags: Vec<SeriesFlag>,
+}
+
+impl Work {
+    pub(super) fn new(surge: Option<&Surge>) -> Work {
+        Work {
+            scratch: surge.map(SurgeScratch::new).unwrap_or_default(),
+            panel_entries: Vec::new(),
+            keys: Vec::new(),
+            offsets: Vec::new(),
+            row: Vec::new(),
+            line_row: Vec::new(),
+            flags: Vec::new(),
+        }
+    }
+
+    /// Split sorted entries into series: keys, offsets, and the panel's (series,
+    /// period, amount) triples.
+    fn index(&mut self, entries: &[Entry]) {
+        self.keys.clear();
+        self.offsets.clear();
+        self.panel_entries.clear();
+        for (i, e) in entries.iter().enumerate() {
+            if self.keys.last() != Some(&e.0) {
+                self.keys.push(e.0);
+                self.offsets.push(i);
+            }
+            self.panel_entries
+                .push(((self.keys.len() - 1) as u32, e.1, e.2.amount.value()));
+        }
+        self.offsets.push(entries.len());
+    }
+}
+
+/// The typical ln amount of a panel's cells.
+fn typical_of(entries: &[Entry]) -> Option<OrderStats> {
+    let mut ln: Vec<f64> = entries
+        .iter()
+        .map(|e| e.2.amount.value())
+        .filter(|&a| a > 0.0)
+        .map(f64::ln)
+        .collect();
+    order_stats(&mut ln, &mut Vec::new())
+}
+
+/// The pooled spreads of a panel's series (series [`Surge::may_judge`] turns away do
+/// not count).
+fn pooled_prior(
+    surge: &Surge,
+    entries: &[Entry],
+    periods: usize,
+    work: &mut Work,
+    panel: &Panel,
+) -> Prior {
+    let mut spreads: (Vec<f64>, Vec<f64>) = (Vec::new(), Vec::new());
+    for s in 0..work.keys.len() {
+        let run = &entries[work.offsets[s]..work.offsets[s + 1]];
+        if !surge.may_judge(run.len()) {
+            continue;
+        }
+        panel.row_into(s, &mut work.row);
+        lines_into(run, periods, &mut work.line_row);
+        if let Some((a, n)) = surge.series_spread(&work.row, &work.line_row, &mut work.scratch) {
+            spreads.0.push(a);
+            spreads.1.push(n);
+        }
+    }
+    Prior {
+        ln_amount: median_in_place(&mut spreads.0),
+        lines: median_in_place(&mut spreads.1),
+    }
+}
+
+/// A series' line counts per period.
+fn lines_into(run: &[Entry], periods: usize, out: &mut Vec<f64>) {
+    out.clear();
+    out.resize(periods, 0.0);
+    for e in run {
+        out[e.1 as usize] = f64::from(e.2.lines);
+    }
+}
+
+/// The context of a panel computed from its own series.
+pub(super) fn panel_context(
+    surge: Option<&Surge>,
+    entries: &[Entry],
+    periods: usize,
+    work: &mut Work,
+) -> PanelContext {
+    work.index(entries);
+    let prior = match surge {
+        Some(surge) => {
+            let panel = Panel::build(work.keys.len(), periods, &work.panel_entries);
+            pooled_prior(surge, entries, periods, work, &panel)
+        }
+        None => Prior::default(),
+    };
+    PanelContext {
+        prior,
+        typical: typical_of(entries),
+    }
+}
+
+impl Names<'_> {
+    /// Run the volume detectors over one panel; `context` (from a stored baseline)
+    /// replaces the panel's own prior and typical amounts.
+    fn judge_panel(
+        &self,
+        p: &PanelCells<'_>,
+        context: Option<&PanelContext>,
+        work: &mut Work,
+        out: &mut ShardResult,
+    ) {
+        let (settings, grid) = (self.settings, self.grid);
+        let PanelCells {
+            hs6,
+            mask,
+            kind,
+            entries,
+        } = *p;
+        work.index(entries);
+        if work.keys.is_empty() {
+            return;
+        }
+        *out.series.entry(kind).or_default() += work.keys.len() as u64;
+        let panel = Panel::build(work.keys.len(), grid.len, &work.panel_entries);
+        if panel.is_dense() {
+            out.dense += 1;
+        } else {
+            out.sparse += 1;
+        }
+        if let Some(surge) = &settings.surge {
+            let prior = match context {
+                Some(c) => c.prior,
+                None => pooled_prior(surge, entries, grid.len, work, &panel),
+            };
+            for s in 0..work.keys.len() {
+                let run = &entries[work.offsets[s]..work.offsets[s + 1]];
+                if !surge.may_judge(run.len()) {
+                    // Too few periods with a line to ever be judged: counted, not walked.
+                    surge.count_unwalked(grid.len, &mut out.counts);
+                    continue;
+                }
+                panel.row_into(s, &mut work.row);
+                lines_into(run, grid.len, &mut work.line_row);
+                work.flags.clear();
+                let series = Series {
+                    amounts: &work.row,
+                    lines: &work.line_row,
+                    prior,
+                    from: self.from,
+                };
+                surge.judge_series(
+                    &series,
+                    |t| grid.complete(t),
+                    &mut work.scratch,
+                    &mut out.counts,
+                    &mut work.flags,
+                );
+                for f in &work.flags {
+                    let agg = run
+                        .binary_search_by_key(&(f.t as u32), |e| e.1)
+                        .map_or(CellAgg::default(), |i| run[i].2);
+                    out.findings
+                        .push(self.surge_finding(hs6, mask, kind, work.keys[s], f, &agg));
+                }
+            }
+        }
+        let novelty = match kind {
+            SeriesKind::Importer => settings.first_time.as_ref(),
+            SeriesKind::Origin => settings.new_origin.as_ref(),
+            _ => None,
+        };
+        let Some(nov) = novelty.filter(|n| n.families & mask != 0) else {
+            return;
+        };
+        let typical = match context {
+            Some(c) => c.typical,
+            None => typical_of(entries),
+        };
+        for (s, &key) in work.keys.iter().enumerate() {
+            let first = entries[work.offsets[s]];
+            if kind == SeriesKind::Importer {
+                out.first_seen.push(FirstSeen {
+                    importer: key as u32,
+                    hs6,
+                    families: nov.families & mask,
+                    period: first.1 as usize,
+                    agg: first.2,
+                    typical,
+                });
+                continue;
+            }
+            let name = DetectorKind::NewOrigin.name();
+            if (first.1 as usize) < nov.burn_in {
+                *out.novelty_skipped.entry((name, true)).or_default() += 1;
+            } else if !novelty_passes(&nov.config, first.2.amount.value(), typical.as_ref()) {
+                *out.novelty_skipped.entry((name, false)).or_default() += 1;
+            } else {
+                let seen = FirstSeen {
+                    importer: NO_SYMBOL,
+                    hs6,
+                    families: nov.families & mask,
+                    period: first.1 as usize,
+                    agg: first.2,
+                    typical,
+                };
+                out.findings
+                    .push(self.novelty_finding(DetectorKind::NewOrigin, &seen, key));
+            }
+        }
+    }
 }
 
 /// Fold consecutive entries with the same series and period.

@@ -427,6 +427,21 @@ impl UnitCells {
         u
     }
 
+    /// Intern importer and office names, in order (a cell-less unit that carries a
+    /// stored history's symbols).
+    pub fn intern_names<'a>(
+        &mut self,
+        importers: impl Iterator<Item = &'a str>,
+        offices: impl Iterator<Item = &'a str>,
+    ) {
+        for s in importers {
+            self.importers.intern(s);
+        }
+        for s in offices {
+            self.offices.intern(s);
+        }
+    }
+
     /// Cells held (after [`UnitCells::finish`]).
     pub fn cell_count(&self) -> usize {
         self.shards.iter().map(Vec::len).sum()

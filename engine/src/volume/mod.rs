@@ -24,8 +24,9 @@ pub mod analyse;
 pub mod cells;
 pub mod panel;
 mod period;
+pub mod state;
 
-pub use analyse::{VolumeOutput, VolumeSummary, analyse};
+pub use analyse::{VolumeOutput, VolumeSummary, analyse, analyse_against};
 pub use cells::{CellAgg, CellKey, UnitCells};
 pub use period::{PeriodKind, period_id, period_start};
 
