@@ -718,6 +718,21 @@ fn fit_update_equals_a_fresh_fit_byte_for_byte() {
     assert_eq!(meta["from"], "2025-03-10");
     assert_eq!(meta["inputs"].as_array().unwrap().len(), files.len());
 
+    // A file the baseline was fitted from is refused: its lines would count twice.
+    let o = run(scan_args(
+        None,
+        &[&files[11]],
+        &tmp.path().join("twice"),
+        &["--baseline", fresh.to_str().unwrap()],
+    ));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("already in the baseline"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!tmp.path().join("twice").exists());
+
     // A baseline fitted with other settings is refused.
     let cfg = tmp.path().join("monthly.toml");
     std::fs::write(&cfg, "[volume]\nperiod = \"month\"\n").unwrap();

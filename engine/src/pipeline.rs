@@ -146,7 +146,13 @@ impl Engine {
         };
         let t0 = Instant::now();
         let mut timings = BTreeMap::new();
+        if let Some(b) = baseline {
+            timings.insert("baseline_read".to_string(), b.read_ms);
+        }
         let mut plan = self.plan(inputs)?;
+        if let Some(meta) = meta {
+            refuse_fitted_inputs(&plan, meta, &self.pool)?;
+        }
         lap(&mut timings, "plan", t0);
 
         let levels = self.config.levels()?;
@@ -1001,6 +1007,30 @@ pub(crate) fn input_records(plan: &ScanPlan, pool: &rayon::ThreadPool) -> Result
             })
             .collect()
     })
+}
+
+/// Refuse inputs the baseline was fitted from: their lines would count twice.
+fn refuse_fitted_inputs(
+    plan: &ScanPlan,
+    meta: &crate::store::BaselineMeta,
+    pool: &rayon::ThreadPool,
+) -> Result<()> {
+    let fitted: std::collections::HashSet<&str> =
+        meta.inputs.iter().map(|r| r.fingerprint.as_str()).collect();
+    let twice = pool.install(|| {
+        plan.files
+            .par_iter()
+            .find_first(|f| file_fingerprint(&f.path).is_ok_and(|fp| fitted.contains(fp.as_str())))
+    });
+    match twice {
+        Some(f) => Err(Error::config(format!(
+            "{} is already in the baseline {} (it was fitted from this file); score only \
+             files the baseline has not seen",
+            f.path.display(),
+            meta.id
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// Whether a volume finding's period reaches `first_day` or later.

@@ -45,7 +45,7 @@ use arrow::datatypes::{
     UInt64Type,
 };
 use parquet::arrow::ArrowWriter;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ParquetRecordBatchReaderBuilder};
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 use serde::{Deserialize, Serialize};
@@ -147,6 +147,8 @@ pub struct BaselineState {
     pub kg: StoredGroups,
     /// Volume series and panels.
     pub volume: VolumeState,
+    /// Milliseconds [`BaselineState::read`] took (0 when computed in memory).
+    pub read_ms: u64,
 }
 
 impl Baseline {
@@ -315,26 +317,18 @@ impl Baseline {
 impl BaselineState {
     /// Read what scoring needs of a baseline folder (no history row).
     pub fn read(dir: &Path) -> Result<BaselineState> {
+        let t = std::time::Instant::now();
         let meta = Baseline::read_meta(dir)?;
         let mut volume = VolumeState {
             day_range: meta.day_range,
             ..Default::default()
         };
-        // The series (the bulk) stream into one reserved vector while the rest is read.
-        let series = dir.join("series.parquet");
-        let rows = &mut volume.rows;
-        let (read, groups) = rayon::join(
-            || {
-                read_each(
-                    &series,
-                    rows,
-                    |r, n| r.reserve_exact(n),
-                    |r, b| decode_series(&b, r),
-                )
-            },
+        // The series (the bulk) are decoded row group by row group in parallel.
+        let (rows, groups) = rayon::join(
+            || read_series(&dir.join("series.parquet")),
             || decode_groups(&read_batches(&dir.join("groups.parquet"))?),
         );
-        read?;
+        volume.rows = rows?;
         let (uv, kg) = groups?;
         for b in read_batches(&dir.join("symbols.parquet"))? {
             decode_symbols(&b, &mut volume)?;
@@ -357,6 +351,7 @@ impl BaselineState {
             uv,
             kg,
             volume,
+            read_ms: t.elapsed().as_millis() as u64,
         })
     }
 }
@@ -428,6 +423,7 @@ impl Engine {
             uv,
             kg,
             volume,
+            read_ms: 0,
         })
     }
 
@@ -500,6 +496,7 @@ impl Engine {
                 agg: *a,
             })
             .collect();
+        drop(merged);
         let mut records = crate::pipeline::input_records(&plan, self.pool())?;
         if let Some(p) = previous {
             lines.extend(p.lines);
@@ -627,41 +624,67 @@ fn encode(batch: &RecordBatch) -> Result<Vec<u8>> {
 }
 
 fn read_batches(path: &PathBuf) -> Result<Vec<RecordBatch>> {
-    let mut out = Vec::new();
-    read_each(
-        path,
-        &mut out,
-        |_, _| {},
-        |out, b| {
-            out.push(b);
-            Ok(())
-        },
-    )?;
-    Ok(out)
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    ParquetRecordBatchReaderBuilder::try_new(file)
+        .map_err(|e| table_error(path, e))?
+        .build()
+        .map_err(|e| table_error(path, e))?
+        .map(|b| b.map_err(|e| table_error(path, e)))
+        .collect()
 }
 
-/// Stream a baseline table batch by batch into `into`; `rows` is told the row count
-/// first.
-fn read_each<T>(
-    path: &PathBuf,
-    into: &mut T,
-    rows: impl FnOnce(&mut T, usize),
-    mut f: impl FnMut(&mut T, RecordBatch) -> Result<()>,
-) -> Result<()> {
-    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let bad = |m: String| Error::NotParquet {
-        path: path.clone(),
-        message: format!("baseline table: {m}"),
-    };
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| bad(e.to_string()))?;
-    rows(
-        into,
-        usize::try_from(builder.metadata().file_metadata().num_rows()).unwrap_or(0),
-    );
-    for b in builder.build().map_err(|e| bad(e.to_string()))? {
-        f(into, b.map_err(|e| bad(e.to_string()))?)?;
+fn table_error(path: &Path, e: impl std::fmt::Display) -> Error {
+    Error::NotParquet {
+        path: path.to_path_buf(),
+        message: format!("baseline table: {e}"),
     }
-    Ok(())
+}
+
+/// Decode `series.parquet` into one vector, its row groups in parallel, each into its
+/// own part of the vector.
+fn read_series(path: &PathBuf) -> Result<Vec<StoredEntry>> {
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let meta =
+        ArrowReaderMetadata::load(&file, Default::default()).map_err(|e| table_error(path, e))?;
+    let counts: Vec<usize> = meta
+        .metadata()
+        .row_groups()
+        .iter()
+        .map(|rg| usize::try_from(rg.num_rows()).unwrap_or(0))
+        .collect();
+    let mut rows = vec![StoredEntry::default(); counts.iter().sum()];
+    let mut parts: Vec<&mut [StoredEntry]> = Vec::with_capacity(counts.len());
+    let mut rest = rows.as_mut_slice();
+    for &n in &counts {
+        let (head, tail) = rest.split_at_mut(n);
+        parts.push(head);
+        rest = tail;
+    }
+    parts
+        .into_par_iter()
+        .enumerate()
+        .try_for_each(|(rg, part)| -> Result<()> {
+            let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+            let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(file, meta.clone())
+                .with_row_groups(vec![rg])
+                .build()
+                .map_err(|e| table_error(path, e))?;
+            let mut at = 0;
+            for b in reader {
+                let b = b.map_err(|e| table_error(path, e))?;
+                let n = b.num_rows();
+                let into = part
+                    .get_mut(at..at + n)
+                    .ok_or_else(|| table_error(path, "more rows than the footer says"))?;
+                decode_series(&b, into)?;
+                at += n;
+            }
+            if at != part.len() {
+                return Err(table_error(path, "fewer rows than the footer says"));
+            }
+            Ok(())
+        })?;
+    Ok(rows)
 }
 
 /// The values of a non-null primitive column of a baseline table.
@@ -879,7 +902,7 @@ fn series_batch(v: &VolumeState) -> Result<RecordBatch> {
     RecordBatch::try_new(Arc::new(schema), cols).map_err(|e| Error::Internal(e.to_string()))
 }
 
-fn decode_series(b: &RecordBatch, rows: &mut Vec<StoredEntry>) -> Result<()> {
+fn decode_series(b: &RecordBatch, into: &mut [StoredEntry]) -> Result<()> {
     let u64s = |n: &str| values::<UInt64Type>(b, n);
     let (key, alo, ahi, vlo, vhi) = (
         u64s("key")?,
@@ -890,15 +913,17 @@ fn decode_series(b: &RecordBatch, rows: &mut Vec<StoredEntry>) -> Result<()> {
     );
     let period = values::<Int32Type>(b, "period")?;
     let lines = values::<UInt32Type>(b, "lines")?;
-    rows.extend((0..b.num_rows()).map(|i| StoredEntry {
-        key: key[i],
-        period: period[i],
-        agg: CellAgg {
-            amount: FixedSum::from_parts(alo[i], ahi[i]),
-            value: FixedSum::from_parts(vlo[i], vhi[i]),
-            lines: lines[i],
-        },
-    }));
+    for (i, r) in into.iter_mut().enumerate() {
+        *r = StoredEntry {
+            key: key[i],
+            period: period[i],
+            agg: CellAgg {
+                amount: FixedSum::from_parts(alo[i], ahi[i]),
+                value: FixedSum::from_parts(vlo[i], vhi[i]),
+                lines: lines[i],
+            },
+        };
+    }
     Ok(())
 }
 

@@ -13,7 +13,7 @@ use crate::detect::Surge;
 use crate::kernels::hash::FxHashSet;
 
 /// One stored series cell.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct StoredEntry {
     /// Series key within its panel: importer or office symbol, origin code bits, or 0.
     pub key: u64,
