@@ -691,3 +691,31 @@ fn row_accounting_adds_up_for_every_detector_selection() {
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
+
+/// Acceptance dates centuries away (a mistyped year) are counted and kept out of the
+/// volume series, so the series keep the data's few periods; price detectors still
+/// judge those lines, and nothing is lost from the row accounting.
+#[test]
+fn dates_out_of_range_are_counted_and_kept_out_of_the_series() {
+    let tmp = TempDir::new().unwrap();
+    let n = 400;
+    let mut days: Vec<Option<i32>> = (0..n).map(|i| Some(JAN_1_2025 + (i % 60) as i32)).collect();
+    days[0] = Some(-99_000); // 1698
+    days[1] = Some(2_900_000); // year 9909
+    days[2] = None;
+    let batch = with_column(&clean_batch(n), "date", Arc::new(Date32Array::from(days)));
+    let file = tmp.path().join("dates.parquet");
+    write_parquet(&file, &[batch], None);
+    let out = tmp.path().join("out");
+    let o = run(scan_args(None, &[&file], &out, &[]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let m = crate::manifest(&out);
+    let v = &m["volume"];
+    assert_eq!(v["lines_skipped"]["date_out_of_range"], 2, "{v}");
+    assert_eq!(v["lines_skipped"]["missing_date"], 1, "{v}");
+    assert_eq!(v["lines_used"], (n - 3) as u64, "{v}");
+    // 60 days from a Wednesday: 10 ISO weeks, not 11,000 years of them.
+    assert!(v["periods"].as_u64().unwrap() <= 10, "{v}");
+    assert_eq!(m["rows_read"], n as u64);
+    assert_eq!(m["rows_scored"], n as u64, "{m}");
+}

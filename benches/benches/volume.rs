@@ -252,6 +252,7 @@ fn cell_options() -> CellOptions {
         split: Vec::new(),
         split_band: 0.2,
         window: (None, None),
+        plausible: (i32::MIN, i32::MAX),
     }
 }
 

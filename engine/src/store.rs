@@ -365,13 +365,14 @@ impl Engine {
         let surge = Surge::new(&c.detectors.surge, c.volume.period);
         Ok(format!(
             "denominator = {:?}\nperiod = {:?}\nmeasure = {:?}\nlevels = {:?}\n\
-             series = {:?}\nsurge_min_nonzero = {}\n",
+             series = {:?}\nsurge_min_nonzero = {}\nplausible_dates = {:?}\n",
             c.price.denominator,
             c.volume.period,
             c.volume.measure,
             levels,
             kinds,
-            surge.min_nonzero()
+            surge.min_nonzero(),
+            c.volume.plausible_dates
         ))
     }
 
@@ -454,6 +455,7 @@ impl Engine {
                 split: Vec::new(),
                 split_band: 0.0,
                 window,
+                plausible: c.volume.plausible_days()?,
             }),
             keep_dates: true,
         };

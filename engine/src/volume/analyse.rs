@@ -27,6 +27,8 @@ use crate::watch::WatchIndex;
 pub struct VolumeSettings {
     /// Period cut.
     pub period: PeriodKind,
+    /// Dates a series can hold.
+    pub plausible: (i32, i32),
     /// Amount measure.
     pub measure: VolumeMeasure,
     /// Series kinds built.
@@ -77,6 +79,7 @@ impl VolumeSettings {
             };
         Ok(Some(VolumeSettings {
             period: v.period,
+            plausible: v.plausible_days()?,
             measure: v.measure,
             kinds: v.series_kinds()?,
             surge: on(DetectorKind::Surge).then(|| Surge::new(&d.surge, v.period)),
@@ -103,6 +106,7 @@ impl VolumeSettings {
             split: self.split.clone(),
             split_band: self.split_band,
             window,
+            plausible: self.plausible,
         }
     }
 }
@@ -266,6 +270,7 @@ fn run(
     for (name, n) in [
         ("missing_date", cells.missing_date),
         ("short_hs_code", cells.short_hs_code),
+        ("date_out_of_range", cells.date_out_of_range),
     ] {
         if n > 0 {
             summary.lines_skipped.insert(name.into(), n);

@@ -100,6 +100,9 @@ pub struct CellOptions {
     /// Acceptance-date window (days since 1970-01-01, inclusive); lines outside it are
     /// left out (the run record counts them once, as `outside_date_window`).
     pub window: (Option<i32>, Option<i32>),
+    /// Dates a series can hold (inclusive); lines dated outside are counted
+    /// (`date_out_of_range`) and left out.
+    pub plausible: (i32, i32),
 }
 
 /// An interned string table.
@@ -253,6 +256,8 @@ pub struct UnitCells {
     pub missing_date: u64,
     /// Lines whose HS code has fewer than 6 digits (or none).
     pub short_hs_code: u64,
+    /// Lines dated outside the plausible range.
+    pub date_out_of_range: u64,
     /// Lines placed in a series whose amount was missing or negative.
     pub without_measure: u64,
 }
@@ -319,6 +324,10 @@ impl UnitCells {
                 continue;
             }
             if opts.window.0.is_some_and(|f| day < f) || opts.window.1.is_some_and(|t| day > t) {
+                continue;
+            }
+            if day < opts.plausible.0 || day > opts.plausible.1 {
+                self.date_out_of_range += 1;
                 continue;
             }
             let hs = c.hs[i];
@@ -479,6 +488,8 @@ pub struct MergedCells {
     pub missing_date: u64,
     /// Lines with an HS code of fewer than 6 digits.
     pub short_hs_code: u64,
+    /// Lines dated outside the plausible range.
+    pub date_out_of_range: u64,
     /// Lines whose amount was missing or negative.
     pub without_measure: u64,
 }
@@ -508,6 +519,7 @@ pub fn merge(units: Vec<UnitCells>) -> MergedCells {
         out.lines_used += u.lines_used;
         out.missing_date += u.missing_date;
         out.short_hs_code += u.short_hs_code;
+        out.date_out_of_range += u.date_out_of_range;
         out.without_measure += u.without_measure;
         for (s, cells) in std::mem::take(&mut u.shards).into_iter().enumerate() {
             by_shard[s].push(cells);
@@ -646,6 +658,7 @@ mod tests {
             split: vec![],
             split_band: 0.2,
             window: (None, None),
+            plausible: (i32::MIN, i32::MAX),
         }
     }
 

@@ -46,6 +46,11 @@ pub struct VolumeConfig {
     pub keys: Vec<String>,
     /// Volume detectors to run, by name.
     pub detectors: Vec<String>,
+    /// Acceptance dates a series can hold (`[first, last]`, `YYYY-MM-DD`); a line dated
+    /// outside is counted (`volume.lines_skipped.date_out_of_range`) and left out of
+    /// the series, so that one mistyped year cannot stretch every series over
+    /// centuries. Price detectors do not read the date and still judge the line.
+    pub plausible_dates: [String; 2],
 }
 
 impl Default for VolumeConfig {
@@ -62,11 +67,33 @@ impl Default for VolumeConfig {
                 .filter(|d| d.is_volume())
                 .map(|d| d.name().to_string())
                 .collect(),
+            plausible_dates: ["1990-01-01".into(), "2099-12-31".into()],
         }
     }
 }
 
 impl VolumeConfig {
+    /// [`VolumeConfig::plausible_dates`] as days since 1970-01-01.
+    pub fn plausible_days(&self) -> Result<(i32, i32)> {
+        let day = |s: &str| {
+            crate::kernels::dates::parse_ymd(s).ok_or_else(|| {
+                crate::error::Error::config(format!(
+                    "volume.plausible_dates: `{s}` is not a date (YYYY-MM-DD)"
+                ))
+            })
+        };
+        let (first, last) = (
+            day(&self.plausible_dates[0])?,
+            day(&self.plausible_dates[1])?,
+        );
+        if first > last {
+            return Err(crate::error::Error::config(
+                "volume.plausible_dates: the first date is after the last",
+            ));
+        }
+        Ok((first, last))
+    }
+
     /// The parsed series keys, in [`SeriesKind::ALL`] order, without duplicates.
     pub fn series_kinds(&self) -> Result<Vec<SeriesKind>> {
         let mut kinds = Vec::new();
