@@ -109,6 +109,17 @@ pub enum Error {
         message: String,
     },
 
+    /// An input the baseline was fitted from, given to a scan against that baseline.
+    #[error(
+        "{path}: already in the baseline {baseline} (it was fitted from this file); score only files the baseline has not seen"
+    )]
+    AlreadyInBaseline {
+        /// The input file.
+        path: PathBuf,
+        /// The baseline id.
+        baseline: String,
+    },
+
     // ---- the user's configuration ----------------------------------------------------
     /// The configuration file is unreadable or invalid.
     #[error("{}{message}", config_prefix(.path))]
@@ -172,7 +183,8 @@ impl Error {
             | Error::CorruptData { .. }
             | Error::BadScanOutput { .. }
             | Error::NoLabels { .. }
-            | Error::BadLabels { .. } => Blame::InputData,
+            | Error::BadLabels { .. }
+            | Error::AlreadyInBaseline { .. } => Blame::InputData,
             Error::Config { .. } => Blame::Configuration,
             Error::Io { .. } | Error::Write { .. } => Blame::Io,
             Error::Internal(_) => Blame::Internal,
@@ -187,7 +199,10 @@ impl Error {
         matches!(self.blame(), Blame::InputData | Blame::Io)
             && !matches!(
                 self,
-                Error::Write { .. } | Error::NoInputFiles { .. } | Error::InputNotFound { .. }
+                Error::Write { .. }
+                    | Error::NoInputFiles { .. }
+                    | Error::InputNotFound { .. }
+                    | Error::AlreadyInBaseline { .. }
             )
     }
 }

@@ -1023,12 +1023,10 @@ fn refuse_fitted_inputs(
             .find_first(|f| file_fingerprint(&f.path).is_ok_and(|fp| fitted.contains(fp.as_str())))
     });
     match twice {
-        Some(f) => Err(Error::config(format!(
-            "{} is already in the baseline {} (it was fitted from this file); score only \
-             files the baseline has not seen",
-            f.path.display(),
-            meta.id
-        ))),
+        Some(f) => Err(Error::AlreadyInBaseline {
+            path: f.path.clone(),
+            baseline: meta.id.clone(),
+        }),
         None => Ok(()),
     }
 }
