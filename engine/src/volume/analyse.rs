@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::cells::{CellAgg, CellKey, MergedCells, NO_SYMBOL, SplitLine, SplitThreshold};
 use super::panel::Panel;
-use super::state::VolumeState;
+use super::state::{StoredPanel, VolumeState};
 use super::{PeriodKind, SeriesKind, VolumeMeasure, period_id, period_start};
 use crate::config::Config;
 use crate::detect::{
@@ -319,10 +319,7 @@ fn run(
     let shards: Vec<ShardResult> = cells
         .shards
         .par_iter()
-        .map(|shard| match state {
-            None => analyse_shard(shard, &names),
-            Some(state) => analyse_shard_against(shard, &names, state),
-        })
+        .map(|shard| analyse_shard(shard, &names, state))
         .collect();
 
     let mut findings = Vec::new();
@@ -411,45 +408,16 @@ fn series_key(kind: SeriesKind, k: &CellKey) -> Option<u64> {
     }
 }
 
-fn analyse_shard(cells: &[(CellKey, CellAgg)], names: &Names<'_>) -> ShardResult {
-    let mut out = ShardResult::default();
-    let settings = names.settings;
-    let mut work = Work::new(settings.surge.as_ref());
-    let mut entries: Vec<Entry> = Vec::new();
-    let mut start = 0;
-    while start < cells.len() {
-        let hs6 = cells[start].0.hs6;
-        let end = start + cells[start..].partition_point(|c| c.0.hs6 == hs6);
-        let block = &cells[start..end];
-        start = end;
-        let mask = names.watch.mask_of(HsCode(hs6));
-        if settings.restrict != 0 && mask & settings.restrict == 0 {
-            continue;
-        }
-        for &kind in &settings.kinds {
-            project(block, kind, names.grid.first, &mut entries);
-            let panel = PanelCells {
-                hs6,
-                mask,
-                kind,
-                entries: &entries,
-            };
-            names.judge_panel(&panel, None, &mut work, &mut out);
-        }
-    }
-    out
-}
-
-/// [`analyse_shard`] against a stored history: only the series the shard's (new) cells
-/// touch, each with its stored cells, with the history's panel context.
-fn analyse_shard_against(
+/// Judge the panels of one shard's cells. Against a stored history, only the series
+/// the (new) cells touch are judged, each with its stored cells, with the history's
+/// panel context.
+fn analyse_shard(
     cells: &[(CellKey, CellAgg)],
     names: &Names<'_>,
-    state: &VolumeState,
+    state: Option<&VolumeState>,
 ) -> ShardResult {
     let mut out = ShardResult::default();
     let settings = names.settings;
-    let first = names.grid.first;
     let mut work = Work::new(settings.surge.as_ref());
     let (mut new, mut entries): (Vec<Entry>, Vec<Entry>) = (Vec::new(), Vec::new());
     let mut start = 0;
@@ -463,39 +431,56 @@ fn analyse_shard_against(
             continue;
         }
         for &kind in &settings.kinds {
-            project(block, kind, first, &mut new);
-            entries.clear();
-            let stored = state.panel(kind, hs6);
-            if let Some(p) = stored {
-                let mut last = None;
-                for &(key, _, _) in &new {
-                    if last != Some(key) {
-                        last = Some(key);
-                        entries.extend(
-                            p.series(key)
-                                .iter()
-                                .map(|r| (key, (r.period - first) as u32, r.agg)),
-                        );
-                    }
-                }
-            }
-            entries.extend_from_slice(&new);
-            entries.sort_unstable_by_key(|e| (e.0, e.1));
-            fold(&mut entries);
-            let context = match stored {
-                Some(p) => p.context,
-                None => panel_context(settings.surge.as_ref(), &entries, names.grid.len, &mut work),
-            };
+            project(block, kind, names.grid.first, &mut new);
+            let context = state.map(|state| {
+                names.with_history(state.panel(kind, hs6), &new, &mut entries, &mut work)
+            });
             let panel = PanelCells {
                 hs6,
                 mask,
                 kind,
-                entries: &entries,
+                entries: if state.is_some() { &entries } else { &new },
             };
-            names.judge_panel(&panel, Some(&context), &mut work, &mut out);
+            names.judge_panel(&panel, context.as_ref(), &mut work, &mut out);
         }
     }
     out
+}
+
+impl Names<'_> {
+    /// The touched series of a panel: the new entries with the stored rows of their
+    /// series, into `entries`; and the panel's history context (computed from these
+    /// entries when the history has no such panel).
+    fn with_history(
+        &self,
+        stored: Option<StoredPanel<'_>>,
+        new: &[Entry],
+        entries: &mut Vec<Entry>,
+        work: &mut Work,
+    ) -> PanelContext {
+        let first = self.grid.first;
+        entries.clear();
+        if let Some(p) = stored {
+            let mut last = None;
+            for &(key, _, _) in new {
+                if last != Some(key) {
+                    last = Some(key);
+                    entries.extend(
+                        p.series(key)
+                            .iter()
+                            .map(|r| (key, (r.period - first) as u32, r.agg)),
+                    );
+                }
+            }
+        }
+        entries.extend_from_slice(new);
+        entries.sort_unstable_by_key(|e| (e.0, e.1));
+        fold(entries);
+        match stored {
+            Some(p) => p.context,
+            None => panel_context(self.settings.surge.as_ref(), entries, self.grid.len, work),
+        }
+    }
 }
 
 /// Add to `seen` the stored first appearances, in followed HS6 codes the new cells do
