@@ -10,8 +10,9 @@
 //!   their fixed-point sums of amount and value and their line counts;
 //! - `groups.parquet`: every comparison group of the history at every level of the
 //!   fallback chain, per measure, with its count and exact order statistics;
-//! - `series.parquet`: every volume series of every key kind (HS6, key, period, sums),
-//!   `panels.parquet`: each panel's pooled spreads and typical amounts, and
+//! - `series.parquet`: every volume series of every key kind, one row per non-empty
+//!   period (series key, period, sums), panel after panel; `panels.parquet`: each
+//!   panel (key kind and HS6) with its rows, pooled spreads and typical amounts;
 //!   `symbols.parquet`: the importer and office names in the order of their ids;
 //! - `baseline.json`: format version, id (fingerprint of the tables), tool, the
 //!   settings the stored values depend on, the window, the first and last day, and
