@@ -568,18 +568,18 @@ fn lines_batch(lines: &[StoredLine]) -> Result<RecordBatch> {
 
 fn cells_schema() -> Arc<Schema> {
     let u = |n: &str| Field::new(n, DataType::UInt64, false);
-    Arc::new(Schema::new(vec![
-        u("hs6"),
-        Field::new("importer", DataType::Utf8, true),
-        u("origin"),
-        Field::new("office", DataType::Utf8, true),
-        Field::new("period", DataType::Int32, false),
-        u("amount_lo"),
-        u("amount_hi"),
-        u("value_lo"),
-        u("value_hi"),
-        Field::new("lines", DataType::UInt32, false),
-    ]))
+    Arc::new(Schema::new(
+        vec![
+            u("hs6"),
+            Field::new("importer", DataType::Utf8, true),
+            u("origin"),
+            Field::new("office", DataType::Utf8, true),
+            Field::new("period", DataType::Int32, false),
+        ]
+        .into_iter()
+        .chain(agg_fields())
+        .collect::<Vec<_>>(),
+    ))
 }
 
 fn cells_batch(cells: &[StoredCell]) -> Result<RecordBatch> {
@@ -602,12 +602,10 @@ fn cells_batch(cells: &[StoredCell]) -> Result<RecordBatch> {
                 .collect::<StringArray>(),
         ),
         Arc::new(cells.iter().map(|c| c.key.period).collect::<Int32Array>()),
-        word(|c| c.agg.amount.to_parts().0),
-        word(|c| c.agg.amount.to_parts().1),
-        word(|c| c.agg.value.to_parts().0),
-        word(|c| c.agg.value.to_parts().1),
-        Arc::new(cells.iter().map(|c| c.agg.lines).collect::<UInt32Array>()),
-    ];
+    ]
+    .into_iter()
+    .chain(agg_arrays(cells.iter().map(|c| &c.agg)))
+    .collect();
     RecordBatch::try_new(cells_schema(), cols).map_err(|e| Error::Internal(e.to_string()))
 }
 
@@ -714,6 +712,109 @@ fn strings<'a>(b: &'a RecordBatch, name: &str) -> Result<&'a StringArray> {
         })
 }
 
+/// The columns of a cell's sums: fixed-point amount and value as two words each, and
+/// the line count.
+fn agg_fields() -> [Field; 5] {
+    let u = |n: &str| Field::new(n, DataType::UInt64, false);
+    [
+        u("amount_lo"),
+        u("amount_hi"),
+        u("value_lo"),
+        u("value_hi"),
+        Field::new("lines", DataType::UInt32, false),
+    ]
+}
+
+fn agg_arrays<'a>(aggs: impl Iterator<Item = &'a CellAgg> + Clone) -> [ArrayRef; 5] {
+    let word = |f: fn(&CellAgg) -> u64| -> ArrayRef {
+        Arc::new(aggs.clone().map(f).collect::<UInt64Array>())
+    };
+    [
+        word(|a| a.amount.to_parts().0),
+        word(|a| a.amount.to_parts().1),
+        word(|a| a.value.to_parts().0),
+        word(|a| a.value.to_parts().1),
+        Arc::new(aggs.clone().map(|a| a.lines).collect::<UInt32Array>()),
+    ]
+}
+
+/// [`agg_fields`] of a decoded batch.
+struct AggColumns<'a> {
+    words: [&'a [u64]; 4],
+    lines: &'a [u32],
+}
+
+impl<'a> AggColumns<'a> {
+    fn of(b: &'a RecordBatch) -> Result<Self> {
+        let u64s = |n: &str| values::<UInt64Type>(b, n);
+        Ok(AggColumns {
+            words: [
+                u64s("amount_lo")?,
+                u64s("amount_hi")?,
+                u64s("value_lo")?,
+                u64s("value_hi")?,
+            ],
+            lines: values::<UInt32Type>(b, "lines")?,
+        })
+    }
+
+    fn at(&self, i: usize) -> CellAgg {
+        let w = &self.words;
+        CellAgg {
+            amount: FixedSum::from_parts(w[0][i], w[1][i]),
+            value: FixedSum::from_parts(w[2][i], w[3][i]),
+            lines: self.lines[i],
+        }
+    }
+}
+
+/// The order-statistics columns of a baseline table (`{prefix}q1`, `{prefix}median`, ...).
+struct StatsColumns<'a> {
+    q1: &'a [f64],
+    median: &'a [f64],
+    q3: &'a [f64],
+    mad: &'a [f64],
+    mean_ad: &'a [f64],
+}
+
+impl<'a> StatsColumns<'a> {
+    fn of(b: &'a RecordBatch, prefix: &str) -> Result<Self> {
+        let col = |n: &str| values::<Float64Type>(b, &format!("{prefix}{n}"));
+        Ok(StatsColumns {
+            q1: col("q1")?,
+            median: col("median")?,
+            q3: col("q3")?,
+            mad: col("mad")?,
+            mean_ad: col("mean_ad")?,
+        })
+    }
+
+    fn at(&self, i: usize, count: u64) -> OrderStats {
+        OrderStats {
+            count,
+            q1: self.q1[i],
+            median: self.median[i],
+            q3: self.q3[i],
+            mad: self.mad[i],
+            mean_ad: self.mean_ad[i],
+        }
+    }
+}
+
+/// A comparison key from its stored columns (basis 1: per kg).
+fn fine_key(hs: u64, origin: u64, unit: u64, basis: u8) -> FineKey {
+    FineKey {
+        hs: HsCode(hs),
+        origin: Code(origin),
+        unit: Code(unit),
+        basis: if basis == 1 {
+            Basis::PerKg
+        } else {
+            Basis::PerUnit
+        },
+    }
+}
+
 fn decode_lines(b: &RecordBatch) -> Result<Vec<StoredLine>> {
     let (hs, origin, unit) = (
         values::<UInt64Type>(b, "hs")?,
@@ -726,16 +827,7 @@ fn decode_lines(b: &RecordBatch) -> Result<Vec<StoredLine>> {
     let kg = values::<Float64Type>(b, "ln_kg_per_unit")?;
     Ok((0..b.num_rows())
         .map(|i| StoredLine {
-            key: FineKey {
-                hs: HsCode(hs[i]),
-                origin: Code(origin[i]),
-                unit: Code(unit[i]),
-                basis: if basis[i] == 1 {
-                    Basis::PerKg
-                } else {
-                    Basis::PerUnit
-                },
-            },
+            key: fine_key(hs[i], origin[i], unit[i], basis[i]),
             date: date[i],
             uv: uv[i],
             kgpu: kg[i],
@@ -746,15 +838,9 @@ fn decode_lines(b: &RecordBatch) -> Result<Vec<StoredLine>> {
 fn decode_cells(b: &RecordBatch) -> Result<Vec<StoredCell>> {
     let u64s = |n: &str| values::<UInt64Type>(b, n);
     let (hs6, origin) = (u64s("hs6")?, u64s("origin")?);
-    let (alo, ahi, vlo, vhi) = (
-        u64s("amount_lo")?,
-        u64s("amount_hi")?,
-        u64s("value_lo")?,
-        u64s("value_hi")?,
-    );
+    let agg = AggColumns::of(b)?;
     let (importer, office) = (strings(b, "importer")?, strings(b, "office")?);
     let period = values::<Int32Type>(b, "period")?;
-    let lines = values::<UInt32Type>(b, "lines")?;
     let text = |a: &StringArray, i: usize| a.is_valid(i).then(|| a.value(i).to_string());
     Ok((0..b.num_rows())
         .map(|i| StoredCell {
@@ -767,11 +853,7 @@ fn decode_cells(b: &RecordBatch) -> Result<Vec<StoredCell>> {
             },
             importer: text(importer, i),
             office: text(office, i),
-            agg: CellAgg {
-                amount: FixedSum::from_parts(alo[i], ahi[i]),
-                value: FixedSum::from_parts(vlo[i], vhi[i]),
-                lines: lines[i],
-            },
+            agg: agg.at(i),
         })
         .collect())
 }
@@ -837,14 +919,7 @@ fn decode_groups(batches: &[RecordBatch]) -> Result<(StoredGroups, StoredGroups)
         let u64s = |n: &str| values::<UInt64Type>(b, n);
         let (hs, origin, unit, count) =
             (u64s("hs")?, u64s("origin")?, u64s("unit")?, u64s("count")?);
-        let f64s = |n: &str| values::<Float64Type>(b, n);
-        let (q1, median, q3, mad, mean_ad) = (
-            f64s("q1")?,
-            f64s("median")?,
-            f64s("q3")?,
-            f64s("mad")?,
-            f64s("mean_ad")?,
-        );
+        let stats = StatsColumns::of(b, "")?;
         for i in 0..b.num_rows() {
             let groups = if measure[i] == 0 {
                 &mut out.0
@@ -855,25 +930,8 @@ fn decode_groups(batches: &[RecordBatch]) -> Result<(StoredGroups, StoredGroups)
             if groups.levels.len() <= l {
                 groups.levels.resize(l + 1, Vec::new());
             }
-            let key = FineKey {
-                hs: HsCode(hs[i]),
-                origin: Code(origin[i]),
-                unit: Code(unit[i]),
-                basis: if basis[i] == 1 {
-                    Basis::PerKg
-                } else {
-                    Basis::PerUnit
-                },
-            };
-            let stats = OrderStats {
-                count: count[i],
-                q1: q1[i],
-                median: median[i],
-                q3: q3[i],
-                mad: mad[i],
-                mean_ad: mean_ad[i],
-            };
-            groups.levels[l].push((key, stats));
+            let key = fine_key(hs[i], origin[i], unit[i], basis[i]);
+            groups.levels[l].push((key, stats.at(i, count[i])));
         }
     }
     Ok(out)
@@ -886,45 +944,31 @@ fn series_batch(v: &VolumeState) -> Result<RecordBatch> {
     let cols: Vec<ArrayRef> = vec![
         u64s(|r| r.key),
         Arc::new(v.rows.iter().map(|r| r.period).collect::<Int32Array>()),
-        u64s(|r| r.agg.amount.to_parts().0),
-        u64s(|r| r.agg.amount.to_parts().1),
-        u64s(|r| r.agg.value.to_parts().0),
-        u64s(|r| r.agg.value.to_parts().1),
-        Arc::new(v.rows.iter().map(|r| r.agg.lines).collect::<UInt32Array>()),
-    ];
-    let u = |n: &str| Field::new(n, DataType::UInt64, false);
-    let schema = Schema::new(vec![
-        u("key"),
-        Field::new("period", DataType::Int32, false),
-        u("amount_lo"),
-        u("amount_hi"),
-        u("value_lo"),
-        u("value_hi"),
-        Field::new("lines", DataType::UInt32, false),
-    ]);
+    ]
+    .into_iter()
+    .chain(agg_arrays(v.rows.iter().map(|r| &r.agg)))
+    .collect();
+    let schema = Schema::new(
+        [
+            Field::new("key", DataType::UInt64, false),
+            Field::new("period", DataType::Int32, false),
+        ]
+        .into_iter()
+        .chain(agg_fields())
+        .collect::<Vec<_>>(),
+    );
     RecordBatch::try_new(Arc::new(schema), cols).map_err(|e| Error::Internal(e.to_string()))
 }
 
 fn decode_series(b: &RecordBatch, into: &mut [StoredEntry]) -> Result<()> {
-    let u64s = |n: &str| values::<UInt64Type>(b, n);
-    let (key, alo, ahi, vlo, vhi) = (
-        u64s("key")?,
-        u64s("amount_lo")?,
-        u64s("amount_hi")?,
-        u64s("value_lo")?,
-        u64s("value_hi")?,
-    );
+    let key = values::<UInt64Type>(b, "key")?;
     let period = values::<Int32Type>(b, "period")?;
-    let lines = values::<UInt32Type>(b, "lines")?;
+    let agg = AggColumns::of(b)?;
     for (i, r) in into.iter_mut().enumerate() {
         *r = StoredEntry {
             key: key[i],
             period: period[i],
-            agg: CellAgg {
-                amount: FixedSum::from_parts(alo[i], ahi[i]),
-                value: FixedSum::from_parts(vlo[i], vhi[i]),
-                lines: lines[i],
-            },
+            agg: agg.at(i),
         };
     }
     Ok(())
@@ -995,23 +1039,12 @@ fn decode_panels(b: &RecordBatch, v: &mut VolumeState) -> Result<()> {
         .column_by_name("typical_count")
         .and_then(|a| a.as_primitive_opt::<UInt64Type>())
         .ok_or_else(|| Error::Internal("baseline table: column `typical_count`".into()))?;
-    let (q1, median, q3, mad, mean_ad) = (
-        f64s("typical_q1")?,
-        f64s("typical_median")?,
-        f64s("typical_q3")?,
-        f64s("typical_mad")?,
-        f64s("typical_mean_ad")?,
-    );
+    let stats = StatsColumns::of(b, "typical_")?;
     for i in 0..b.num_rows() {
         let kind = SeriesKind::parse(kind.value(i))?;
-        let typical = count_col.is_valid(i).then(|| OrderStats {
-            count: count_col.value(i),
-            q1: q1[i],
-            median: median[i],
-            q3: q3[i],
-            mad: mad[i],
-            mean_ad: mean_ad[i],
-        });
+        let typical = count_col
+            .is_valid(i)
+            .then(|| stats.at(i, count_col.value(i)));
         v.panels.push(PanelRecord {
             kind,
             hs6: hs6[i],

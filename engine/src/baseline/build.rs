@@ -38,22 +38,9 @@ impl MeasureBaseline {
     }
 }
 
-/// Build the baselines of one measure.
-///
-/// `parts` holds, per scan unit in unit order, each line's fine group id and value
-/// (NaN: no value). `keys[gid]` is the fine key of group `gid`. With `wanted`, only the
-/// fine groups marked `true` are resolved (and only their level groups computed).
-/// Results depend only on the multiset of values per group, never on thread count or
-/// unit boundaries.
-pub fn build_baseline(
-    parts: &[(&[u32], &[f64])],
-    keys: &[FineKey],
-    levels: &[GroupLevel],
-    min_group_size: usize,
-    wanted: Option<&[bool]>,
-) -> MeasureBaseline {
-    let n_fine = keys.len();
-    let fine_counts = parts
+/// Values (lines with a finite value) per fine group id, below `n_fine`.
+pub(super) fn count_values(parts: &[(&[u32], &[f64])], n_fine: usize) -> Vec<u64> {
+    parts
         .par_iter()
         .map(|(gids, values)| {
             let mut counts = vec![0u64; n_fine];
@@ -70,7 +57,25 @@ pub fn build_baseline(
                 a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
                 a
             },
-        );
+        )
+}
+
+/// Build the baselines of one measure.
+///
+/// `parts` holds, per scan unit in unit order, each line's fine group id and value
+/// (NaN: no value). `keys[gid]` is the fine key of group `gid`. With `wanted`, only the
+/// fine groups marked `true` are resolved (and only their level groups computed).
+/// Results depend only on the multiset of values per group, never on thread count or
+/// unit boundaries.
+pub fn build_baseline(
+    parts: &[(&[u32], &[f64])],
+    keys: &[FineKey],
+    levels: &[GroupLevel],
+    min_group_size: usize,
+    wanted: Option<&[bool]>,
+) -> MeasureBaseline {
+    let n_fine = keys.len();
+    let fine_counts = count_values(parts, n_fine);
 
     // Level group ids per fine group, and counts per level group.
     let level_ids: Vec<(Vec<u32>, Vec<FineKey>, Vec<u64>)> = levels
@@ -210,13 +215,14 @@ fn level_stats(
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::kernels::codes::{Code, HsCode};
     use crate::kernels::unit_value::Basis;
     use proptest::prelude::*;
 
-    fn key(hs: &str, origin: &str) -> FineKey {
+    /// A fine key of a test line.
+    pub(in crate::baseline) fn key(hs: &str, origin: &str) -> FineKey {
         FineKey {
             hs: HsCode::parse(hs).unwrap(),
             origin: Code::parse(origin),
@@ -225,7 +231,8 @@ mod tests {
         }
     }
 
-    fn naive_median(v: &mut [f64]) -> f64 {
+    /// The median by sorting (`quantile_cont(0.5)`), the reference of the tests.
+    pub(in crate::baseline) fn naive_median(v: &mut [f64]) -> f64 {
         v.sort_by(|a, b| a.partial_cmp(b).unwrap());
         let p = (v.len() - 1) as f64 * 0.5;
         let (lo, hi) = (p.floor() as usize, p.ceil() as usize);

@@ -4,7 +4,7 @@
 
 use std::collections::hash_map::Entry;
 
-use super::build::{GroupBaseline, MeasureBaseline, NO_GROUP, build_baseline};
+use super::build::{GroupBaseline, MeasureBaseline, build_baseline, count_values};
 use super::level::{FineKey, GroupLevel};
 use crate::kernels::hash::FxHashMap;
 use crate::kernels::order_stats::OrderStats;
@@ -52,14 +52,7 @@ impl StoredGroups {
         min_group_size: usize,
         wanted: Option<&[bool]>,
     ) -> MeasureBaseline {
-        let mut fine_counts = vec![0u64; keys.len()];
-        for (gids, values) in parts {
-            for (&g, v) in gids.iter().zip(values.iter()) {
-                if g != NO_GROUP && !v.is_nan() {
-                    fine_counts[g as usize] += 1;
-                }
-            }
-        }
+        let fine_counts = count_values(parts, keys.len());
         let min = min_group_size as u64;
         let mut ids: FxHashMap<(usize, FineKey), u32> = FxHashMap::default();
         let mut groups = Vec::new();
@@ -102,25 +95,8 @@ impl StoredGroups {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::kernels::codes::{Code, HsCode};
-    use crate::kernels::unit_value::Basis;
+    use crate::baseline::build::tests::{key, naive_median};
     use proptest::prelude::*;
-
-    fn key(hs: &str, origin: &str) -> FineKey {
-        FineKey {
-            hs: HsCode::parse(hs).unwrap(),
-            origin: Code::parse(origin),
-            unit: Code::KGM,
-            basis: Basis::PerKg,
-        }
-    }
-
-    fn naive_median(v: &mut [f64]) -> f64 {
-        v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-        let p = (v.len() - 1) as f64 * 0.5;
-        let (lo, hi) = (p.floor() as usize, p.ceil() as usize);
-        v[lo] + (p - p.floor()) * (v[hi] - v[lo])
-    }
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(128))]
