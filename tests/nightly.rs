@@ -511,14 +511,24 @@ fn night_and_full(
     args.extend(["--out".into(), base.clone().into()]);
     let o = run(&args);
     assert!(o.status.success(), "{}", stderr(&o));
+    // Scored on one and on two threads: the same bytes.
     let scored = tmp.join("night");
-    let o = run(scan_args(
-        Some(config),
-        &[night],
-        &scored,
-        &["--baseline", base.to_str().unwrap()],
-    ));
-    assert!(o.status.success(), "{}", stderr(&o));
+    for threads in ["1", "2"] {
+        let out = tmp.join(format!("night-{threads}"));
+        let mut args: Vec<std::ffi::OsString> = vec!["--threads".into(), threads.into()];
+        args.extend(scan_args(
+            Some(config),
+            &[night],
+            &out,
+            &["--baseline", base.to_str().unwrap()],
+        ));
+        let o = run(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    let findings =
+        |t: &str| std::fs::read(tmp.join(format!("night-{t}/findings.parquet"))).unwrap();
+    assert!(findings("1") == findings("2"), "1 and 2 threads differ");
+    std::fs::rename(tmp.join("night-2"), &scored).unwrap();
     let m = manifest(&scored);
     let id = std::fs::read_to_string(base.join("baseline.json")).unwrap();
     assert!(id.contains(m["baseline"].as_str().unwrap()));
