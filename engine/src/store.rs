@@ -58,7 +58,7 @@ use crate::detect::{Prior, Surge};
 use crate::error::{Error, Result};
 use crate::kernels::codes::{Code, HsCode};
 use crate::kernels::fixed::FixedSum;
-use crate::kernels::hash::{FxHashMap, fingerprint};
+use crate::kernels::hash::{Fingerprint, FxHashMap};
 use crate::kernels::order_stats::OrderStats;
 use crate::kernels::unit_value::Basis;
 use crate::pipeline::Engine;
@@ -222,52 +222,47 @@ impl Baseline {
     /// together, so a failed write leaves the previous baseline.
     pub fn write(&mut self, dir: &Path) -> Result<()> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        let tables = [
-            ("lines.parquet", encode(&lines_batch(&self.lines)?)?),
-            ("cells.parquet", encode(&cells_batch(&self.cells)?)?),
-            ("groups.parquet", encode(&groups_batch(&self.state)?)?),
-            (
-                "series.parquet",
-                encode(&series_batch(&self.state.volume)?)?,
-            ),
-            (
-                "panels.parquet",
-                encode(&panels_batch(&self.state.volume)?)?,
-            ),
-            (
-                "symbols.parquet",
-                encode(&symbols_batch(&self.state.volume)?)?,
-            ),
+        // One table at a time: encoded (in row chunks), fingerprinted, staged, freed.
+        let v = &self.state.volume;
+        type Encoder<'a> = &'a dyn Fn() -> Result<Vec<u8>>;
+        let tables: [(&str, Encoder<'_>); 6] = [
+            ("lines.parquet", &|| encode(&self.lines, lines_batch)),
+            ("cells.parquet", &|| encode(&self.cells, cells_batch)),
+            ("groups.parquet", &|| {
+                encode(&[&self.state], |s| groups_batch(s[0]))
+            }),
+            ("series.parquet", &|| encode(&v.rows, series_batch)),
+            ("panels.parquet", &|| encode(&[v], |v| panels_batch(v[0]))),
+            ("symbols.parquet", &|| encode(&[v], |v| symbols_batch(v[0]))),
         ];
-        self.meta.id = fingerprint(
-            &tables
-                .iter()
-                .map(|t| t.1.as_slice())
-                .collect::<Vec<_>>()
-                .concat(),
-        );
-        self.state.meta = Some(self.meta.clone());
-        let meta = serde_json::to_vec_pretty(&self.meta).map_err(|e| Error::Write {
-            path: dir.join("baseline.json"),
-            message: e.to_string(),
-        })?;
+        let mut id = Fingerprint::new();
         let mut staged = Vec::new();
-        let all = tables
-            .iter()
-            .map(|(n, b)| (*n, b))
-            .chain([("baseline.json", &meta)]);
-        for (name, bytes) in all {
+        let mut put = |name: &str, bytes: &[u8]| -> Result<()> {
             let path = dir.join(name);
-            match stage(&path, |w| {
+            let s = stage(&path, |w| {
                 std::io::Write::write_all(w, bytes).map_err(|e| Error::io(&path, e))
-            }) {
-                Ok(s) => staged.push(s),
-                Err(e) => {
-                    crate::report::discard(staged);
-                    return Err(e);
-                }
-            }
+            })?;
+            staged.push(s);
+            Ok(())
+        };
+        let written = tables.iter().try_for_each(|(name, make)| {
+            let bytes = make()?;
+            id.update(&bytes);
+            put(name, &bytes)
+        });
+        let written = written.and_then(|()| {
+            self.meta.id = id.finish();
+            let meta = serde_json::to_vec_pretty(&self.meta).map_err(|e| Error::Write {
+                path: dir.join("baseline.json"),
+                message: e.to_string(),
+            })?;
+            put("baseline.json", &meta)
+        });
+        if let Err(e) = written {
+            crate::report::discard(staged);
+            return Err(e);
         }
+        self.state.meta = Some(self.meta.clone());
         commit(staged)
     }
 
@@ -609,7 +604,9 @@ fn cells_batch(cells: &[StoredCell]) -> Result<RecordBatch> {
     RecordBatch::try_new(cells_schema(), cols).map_err(|e| Error::Internal(e.to_string()))
 }
 
-fn encode(batch: &RecordBatch) -> Result<Vec<u8>> {
+/// Encode a table of `rows`, converted to record batches chunk by chunk.
+fn encode<T>(rows: &[T], batch: impl Fn(&[T]) -> Result<RecordBatch>) -> Result<Vec<u8>> {
+    const CHUNK: usize = 1 << 20;
     let props = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::default()))
         .set_created_by(format!("tradescan {}", env!("CARGO_PKG_VERSION")))
@@ -618,8 +615,13 @@ fn encode(batch: &RecordBatch) -> Result<Vec<u8>> {
     let err = |e: parquet::errors::ParquetError| {
         Error::Internal(format!("encoding a baseline table: {e}"))
     };
-    let mut w = ArrowWriter::try_new(&mut out, batch.schema(), Some(props)).map_err(err)?;
-    w.write(batch).map_err(err)?;
+    let first = batch(&rows[..rows.len().min(CHUNK)])?;
+    let mut w = ArrowWriter::try_new(&mut out, first.schema(), Some(props)).map_err(err)?;
+    w.write(&first).map_err(err)?;
+    drop(first);
+    for chunk in rows.chunks(CHUNK).skip(1) {
+        w.write(&batch(chunk)?).map_err(err)?;
+    }
     w.close().map_err(err)?;
     Ok(out)
 }
@@ -937,16 +939,13 @@ fn decode_groups(batches: &[RecordBatch]) -> Result<(StoredGroups, StoredGroups)
     Ok(out)
 }
 
-fn series_batch(v: &VolumeState) -> Result<RecordBatch> {
-    let u64s = |f: fn(&StoredEntry) -> u64| -> ArrayRef {
-        Arc::new(v.rows.iter().map(f).collect::<UInt64Array>())
-    };
+fn series_batch(rows: &[StoredEntry]) -> Result<RecordBatch> {
     let cols: Vec<ArrayRef> = vec![
-        u64s(|r| r.key),
-        Arc::new(v.rows.iter().map(|r| r.period).collect::<Int32Array>()),
+        Arc::new(rows.iter().map(|r| r.key).collect::<UInt64Array>()) as ArrayRef,
+        Arc::new(rows.iter().map(|r| r.period).collect::<Int32Array>()),
     ]
     .into_iter()
-    .chain(agg_arrays(v.rows.iter().map(|r| &r.agg)))
+    .chain(agg_arrays(rows.iter().map(|r| &r.agg)))
     .collect();
     let schema = Schema::new(
         [

@@ -61,11 +61,37 @@ pub fn fingerprint(bytes: &[u8]) -> String {
     format!("{:032x}", xxhash_rust::xxh3::xxh3_128(bytes))
 }
 
+/// A [`fingerprint`] fed in pieces: the same value as of the concatenated bytes.
+pub struct Fingerprint(xxhash_rust::xxh3::Xxh3);
+
+impl Default for Fingerprint {
+    fn default() -> Self {
+        Fingerprint::new()
+    }
+}
+
+impl Fingerprint {
+    /// An empty fingerprint.
+    pub fn new() -> Self {
+        Fingerprint(xxhash_rust::xxh3::Xxh3::new())
+    }
+
+    /// Feed bytes.
+    pub fn update(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+
+    /// The fingerprint of everything fed, as [`fingerprint`] writes it.
+    pub fn finish(&self) -> String {
+        format!("{:032x}", self.0.digest128())
+    }
+}
+
 /// Fingerprint of a file's contents, read in 8 MiB blocks.
 pub fn file_fingerprint(path: &std::path::Path) -> std::io::Result<String> {
     use std::io::Read;
     let mut f = std::fs::File::open(path)?;
-    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    let mut h = Fingerprint::new();
     let mut buf = vec![0u8; 8 << 20];
     loop {
         let n = f.read(&mut buf)?;
@@ -74,5 +100,21 @@ pub fn file_fingerprint(path: &std::path::Path) -> std::io::Result<String> {
         }
         h.update(&buf[..n]);
     }
-    Ok(format!("{:032x}", h.digest128()))
+    Ok(h.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fingerprint_fed_in_pieces_is_that_of_the_whole() {
+        let bytes: Vec<u8> = (0..100_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let mut f = Fingerprint::new();
+        for piece in bytes.chunks(3_001) {
+            f.update(piece);
+        }
+        assert_eq!(f.finish(), fingerprint(&bytes));
+        assert_ne!(f.finish(), fingerprint(&bytes[1..]));
+    }
 }

@@ -71,7 +71,7 @@ pub struct VolumeState {
     pub offices: Vec<String>,
     /// Panels sorted by (kind, HS6).
     pub panels: Vec<PanelRecord>,
-    /// Series rows, panel after panel, each sorted by (key, period).
+    /// Series rows: each panel's rows together, sorted by (key, period).
     pub rows: Vec<StoredEntry>,
 }
 
@@ -111,49 +111,56 @@ impl VolumeState {
         };
         let merged = merge(vec![UnitCells::from_stored(cells, day_range)]);
         let grid = Grid::new(period, range);
-        let mut panels: Vec<(PanelRecord, Vec<Entry>)> = merged
+        // Per shard: its panels (rows counted within the shard) and their rows.
+        let shards: Vec<(Vec<PanelRecord>, Vec<StoredEntry>)> = merged
             .shards
             .par_iter()
-            .flat_map_iter(|shard| {
+            .map(|shard| {
                 let mut work = Work::new(surge);
-                let mut panels = Vec::new();
+                let (mut panels, mut rows) = (Vec::new(), Vec::new());
+                let mut entries: Vec<Entry> = Vec::new();
                 let mut start = 0;
                 while start < shard.len() {
                     let hs6 = shard[start].0.hs6;
                     let end = start + shard[start..].partition_point(|c| c.0.hs6 == hs6);
                     for &kind in kinds {
-                        let mut entries = Vec::new();
                         project(&shard[start..end], kind, grid.first, &mut entries);
                         if entries.is_empty() {
                             continue;
                         }
                         let context = panel_context(surge, &entries, grid.len, &mut work);
-                        let record = PanelRecord {
+                        let first = rows.len();
+                        rows.extend(entries.iter().map(|e| StoredEntry {
+                            key: e.0,
+                            period: grid.first + e.1 as i32,
+                            agg: e.2,
+                        }));
+                        panels.push(PanelRecord {
                             kind,
                             hs6,
                             context,
-                            rows: (0, 0),
-                        };
-                        panels.push((record, entries));
+                            rows: (first, rows.len()),
+                        });
                     }
                     start = end;
                 }
-                panels
+                (panels, rows)
             })
             .collect();
-        panels.sort_by_key(|(p, _)| (kind_index(p.kind), p.hs6));
+        drop(merged);
+        // Rows shard after shard (each shard's freed as it is copied); panels by
+        // (kind, HS6), each pointing at its rows.
         out.rows
-            .reserve(panels.iter().map(|(_, e)| e.len()).sum::<usize>());
-        for (mut p, entries) in panels {
-            let start = out.rows.len();
-            out.rows.extend(entries.iter().map(|e| StoredEntry {
-                key: e.0,
-                period: grid.first + e.1 as i32,
-                agg: e.2,
+            .reserve_exact(shards.iter().map(|s| s.1.len()).sum::<usize>());
+        for (panels, rows) in shards {
+            let offset = out.rows.len();
+            out.rows.extend(rows);
+            out.panels.extend(panels.into_iter().map(|p| PanelRecord {
+                rows: (p.rows.0 + offset, p.rows.1 + offset),
+                ..p
             }));
-            p.rows = (start, out.rows.len());
-            out.panels.push(p);
         }
+        out.panels.sort_by_key(|p| (kind_index(p.kind), p.hs6));
         out
     }
 
