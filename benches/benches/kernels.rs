@@ -13,7 +13,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use tradescan::baseline::{GroupLevel, MeasureBaseline, NO_GROUP, build_baseline};
+use tradescan::baseline::{GroupLevel, MeasureBaseline, NO_GROUP, StoredGroups, build_baseline};
 use tradescan::detect::{Detector, IqrFence, IqrFenceConfig, Judgement, RobustZ, RobustZConfig};
 use tradescan::kernels::arrow_edge::{codes, f64_values, hs_codes};
 use tradescan::kernels::codes::HsCode;
@@ -236,6 +236,15 @@ fn bench_baseline(c: &mut Criterion) {
     g.bench_function("build/1m_rows_zipf_groups", |b| {
         b.iter(|| {
             let base = build_baseline(black_box(&parts), &lines.keys, &levels, 30, None);
+            assert_eq!(baseline_sum(&base), want);
+        });
+    });
+    // Scoring against a stored baseline: every group of every level stored, the lines
+    // resolved against them (the same lines as the history: the same groups as a build).
+    let stored = StoredGroups::build(&parts, &lines.keys, &levels);
+    g.bench_function("resolve/1m_rows_stored_groups", |b| {
+        b.iter(|| {
+            let base = stored.resolve(black_box(&parts), &lines.keys, &levels, 30, None);
             assert_eq!(baseline_sum(&base), want);
         });
     });
