@@ -20,7 +20,7 @@ use crate::kernels::hash::FxHashMap;
 use crate::kernels::hash::{file_fingerprint, fingerprint};
 use crate::kernels::order_stats::OrderStats;
 use crate::kernels::unit_value::{Basis, SkipReason};
-use crate::price::{MeasureOptions, Note, UnitMeasures, measure_unit};
+use crate::price::{MeasureOptions, MeasureScratch, Note, UnitMeasures, measure_unit_with};
 use crate::report::{Finding, InputRecord, IssueExample, Sig, Summary};
 use crate::scan::{ScanPlan, column_error, discover, plan, read_unit};
 use crate::schema::Col;
@@ -165,8 +165,8 @@ impl Engine {
         let measured: Vec<Result<UnitMeasures>> = self.pool.install(|| {
             plan.units
                 .par_iter()
-                .map(|u| {
-                    let m = measure_unit(&plan, u, &opts);
+                .map_init(MeasureScratch::default, |work, u| {
+                    let m = measure_unit_with(&plan, u, &opts, work);
                     progress.advance(u.rows);
                     m
                 })
