@@ -98,6 +98,12 @@ impl Engine {
         &self.config
     }
 
+    /// Write a scan's outputs (see [`crate::write_scan_output`]), encoding the findings
+    /// on the engine's workers.
+    pub fn write_output(&self, out: &ScanOutput, opts: &crate::OutputOptions) -> Result<()> {
+        crate::output::write_scan_output_in(out, opts, Some(&self.pool))
+    }
+
     /// The worker pool.
     pub(crate) fn pool(&self) -> &rayon::ThreadPool {
         &self.pool

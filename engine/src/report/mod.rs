@@ -6,7 +6,7 @@
 mod findings;
 mod summary;
 
-pub use findings::{Finding, findings_batch, findings_schema, write_findings};
+pub use findings::{Finding, findings_batch, findings_schema, write_findings, write_findings_in};
 pub use summary::{Execution, InputRecord, IssueExample, OutputRecord, Summary};
 
 use std::path::{Path, PathBuf};
