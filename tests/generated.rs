@@ -290,6 +290,29 @@ fn findings_identical_across_threads_batch_sizes_and_formats() {
         std::fs::read(out.join("findings.parquet")).unwrap()
     };
     assert_eq!(pq("1"), pq("2"));
+
+    // The engine encodes the Parquet columns on its workers; the library's serial
+    // writer gives the same bytes.
+    let mut config = tradescan::Config::default();
+    config.scan.threads = 2;
+    let engine = tradescan::Engine::new(config).unwrap();
+    let out = engine
+        .scan(std::slice::from_ref(&data), &tradescan::NoProgress)
+        .unwrap();
+    assert!(out.findings.len() > 100);
+    let written = |dir: &str, parallel: bool| {
+        let opts = tradescan::OutputOptions {
+            dir: tmp.path().join(dir),
+            format: tradescan::report::Format::Parquet,
+        };
+        if parallel {
+            engine.write_output(&out, &opts).unwrap();
+        } else {
+            tradescan::write_scan_output(&out, &opts).unwrap();
+        }
+        std::fs::read(opts.dir.join("findings.parquet")).unwrap()
+    };
+    assert_eq!(written("parallel", true), written("serial", false));
 }
 
 #[test]

@@ -108,7 +108,7 @@ fn scan(args: ScanArgs, mut config: Config, quiet: bool) -> Result<ExitCode> {
         .map(tradescan::store::BaselineState::read)
         .transpose()?;
     let out = engine.scan_with(&args.inputs, baseline.as_ref(), &Bar::new(quiet))?;
-    tradescan::write_scan_output(
+    engine.write_output(
         &out,
         &OutputOptions {
             dir: args.out.clone(),

@@ -6,7 +6,7 @@ use crate::config::OutputOptions;
 use crate::error::{Error, Result};
 use crate::kernels::hash::file_fingerprint;
 use crate::pipeline::ScanOutput;
-use crate::report::{OutputRecord, commit, discard, stage, write_findings};
+use crate::report::{OutputRecord, commit, discard, stage, write_findings_in};
 
 /// Write `findings.<format>` and `manifest.json` into `opts.dir` (created if missing).
 ///
@@ -16,10 +16,20 @@ use crate::report::{OutputRecord, commit, discard, stage, write_findings};
 /// manifest records the findings file's fingerprint, so a reader can tell the two
 /// belong together.
 pub fn write_scan_output(out: &ScanOutput, opts: &OutputOptions) -> Result<()> {
+    write_scan_output_in(out, opts, None)
+}
+
+/// [`write_scan_output`], encoding the findings' Parquet columns in `pool` (same bytes;
+/// [`crate::Engine::write_output`] passes the engine's pool).
+pub fn write_scan_output_in(
+    out: &ScanOutput,
+    opts: &OutputOptions,
+    pool: Option<&rayon::ThreadPool>,
+) -> Result<()> {
     std::fs::create_dir_all(&opts.dir).map_err(|e| Error::io(&opts.dir, e))?;
     let findings_path = opts.dir.join(opts.format.file_name());
     let findings = stage(&findings_path, |w| {
-        write_findings(&out.findings, opts.format, w)
+        write_findings_in(&out.findings, opts.format, w, pool)
     })?;
     let mut manifest = out.summary.clone();
     let fingerprint = match file_fingerprint(findings.tmp()) {

@@ -3,6 +3,7 @@
 //! sort with a total order.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -19,8 +20,8 @@ use crate::kernels::hash::FxHashMap;
 use crate::kernels::hash::{file_fingerprint, fingerprint};
 use crate::kernels::order_stats::OrderStats;
 use crate::kernels::unit_value::{Basis, SkipReason};
-use crate::price::{MeasureOptions, Note, UnitMeasures, measure_unit};
-use crate::report::{Finding, InputRecord, IssueExample, Summary, sig};
+use crate::price::{MeasureOptions, MeasureScratch, Note, UnitMeasures, measure_unit_with};
+use crate::report::{Finding, InputRecord, IssueExample, Sig, Summary};
 use crate::scan::{ScanPlan, column_error, discover, plan, read_unit};
 use crate::schema::Col;
 use crate::store::BaselineState;
@@ -95,6 +96,12 @@ impl Engine {
     /// The configuration in force.
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// Write a scan's outputs (see [`crate::write_scan_output`]), encoding the findings
+    /// on the engine's workers.
+    pub fn write_output(&self, out: &ScanOutput, opts: &crate::OutputOptions) -> Result<()> {
+        crate::output::write_scan_output_in(out, opts, Some(&self.pool))
     }
 
     /// The worker pool.
@@ -178,8 +185,8 @@ impl Engine {
         let measured: Vec<Result<UnitMeasures>> = self.pool.install(|| {
             plan.units
                 .par_iter()
-                .map(|u| {
-                    let m = measure_unit(&plan, u, &opts);
+                .map_init(MeasureScratch::default, |work, u| {
+                    let m = measure_unit_with(&plan, u, &opts, work);
                     progress.advance(u.rows);
                     m
                 })
@@ -321,30 +328,49 @@ impl Engine {
         }
         lap(&mut timings, "score", t);
 
-        // Pass 3: details of flagged lines.
+        // Pass 3: details of flagged lines. Each unit reads its flagged lines back and
+        // lists the findings it will produce; the list is sorted on light entries and
+        // the findings are built straight into their output positions (a `Finding` is
+        // large: building, concatenating and sorting them costs more than the sort keys).
         let t = Instant::now();
         let batch_size = self.config.scan.batch_size;
         let per_unit = self.pool.install(|| {
             scored
                 .par_iter()
                 .enumerate()
-                .filter(|(_, s)| !s.flags.is_empty() || !s.audit.is_empty())
-                .map(|(ui, s)| self.details(&plan, ui, s, &units[ui], &keys, &ctx, batch_size))
-                .collect::<Result<Vec<Vec<Finding>>>>()
+                .map(|(ui, s)| {
+                    if s.flags.is_empty() && s.audit.is_empty() {
+                        return Ok(UnitDetails::default());
+                    }
+                    self.details(&plan, ui, s, &units[ui], &keys, &ctx, batch_size)
+                })
+                .collect::<Result<Vec<UnitDetails>>>()
         })?;
-        // Move the per-unit lists into one, freeing each as it goes.
+        let mut pending: Vec<Pending> =
+            Vec::with_capacity(per_unit.iter().map(|d| d.pending.len()).sum());
+        for d in &per_unit {
+            pending.extend_from_slice(&d.pending);
+        }
+        let build = FindingBuilder {
+            per_unit: &per_unit,
+            levels: &levels,
+            watch: &self.watch,
+            selection: &self.config.selection,
+        };
+        let mut findings: Vec<Finding> = self.pool.install(|| {
+            pending.par_sort_unstable_by(|a, b| build.order(a, b));
+            pending.par_iter().map(|p| build.finding(p)).collect()
+        });
+        drop(pending);
+        drop(per_unit);
         let (volume_findings, volume_summary) = match volume_out {
             Some(v) => (v.findings, Some(v.summary)),
             None => (Vec::new(), None),
         };
-        let mut findings = Vec::with_capacity(
-            per_unit.iter().map(Vec::len).sum::<usize>() + volume_findings.len(),
-        );
-        for list in per_unit {
-            findings.extend(list);
+        if !volume_findings.is_empty() {
+            findings.extend(volume_findings);
+            findings.par_sort_unstable_by(Finding::output_order);
         }
-        findings.extend(volume_findings);
-        findings.par_sort_unstable_by(Finding::output_order);
         let budget = crate::select::apply_budget(&mut findings, &self.config.selection);
         lap(&mut timings, "details", t);
 
@@ -363,17 +389,19 @@ impl Engine {
         Ok(ScanOutput { findings, summary })
     }
 
+    /// Read the flagged (and audited) lines of unit `ui` back and list the findings
+    /// they produce, unsorted.
     #[allow(clippy::too_many_arguments)]
-    fn details(
+    fn details<'a>(
         &self,
         plan: &ScanPlan,
         ui: usize,
         score: &UnitScore,
         measures: &UnitMeasures,
         keys: &[FineKey],
-        ctx: &ScoreContext<'_>,
+        ctx: &ScoreContext<'a>,
         batch_size: usize,
-    ) -> Result<Vec<Finding>> {
+    ) -> Result<UnitDetails<'a>> {
         let unit = &plan.units[ui];
         let file = &plan.files[unit.file];
         let mut rows: Vec<u32> = score.flags.iter().map(|f| f.row).collect();
@@ -418,13 +446,16 @@ impl Engine {
                 num(Col::NetMassKg)?,
                 num(Col::CustomsValue)?,
             );
+            let mut ids = ids.into_iter();
+            let mut office = office.into_iter();
+            let mut importer = importer.into_iter();
             for i in 0..n {
                 detail.push(Detail {
-                    declaration_id: ids[i].clone(),
+                    declaration_id: ids.next().flatten(),
                     line_no: line_no[i],
                     date: (dates[i] != NULL_DATE).then_some(dates[i]),
-                    office: office[i].clone(),
-                    importer_id: importer[i].clone(),
+                    office: office.next().flatten(),
+                    importer_id: importer.next().flatten(),
                     quantity: finite(q[i]),
                     net_mass_kg: finite(m[i]),
                     customs_value: finite(v[i]),
@@ -440,50 +471,57 @@ impl Engine {
                 detail.len()
             )));
         }
-        let mut out = Vec::with_capacity(score.flags.len() + score.audit.len());
+        let mut pending = Vec::with_capacity(score.flags.len() + score.audit.len());
         for &(row, uv) in &score.audit {
             if let Ok(pos) = rows.binary_search(&row) {
                 let gid = measures.gid[row as usize];
-                let key = keys.get(gid as usize).copied();
-                out.push(audit_finding(
-                    &detail[pos],
-                    key,
-                    uv,
-                    &self.config.selection,
-                    &self.watch,
-                    (ui as u32, row),
-                ));
+                pending.push(Pending {
+                    score: 0.0,
+                    detector_id: crate::select::RANDOM_AUDIT_ID,
+                    unit: ui as u32,
+                    row,
+                    pos: pos as u32,
+                    what: What::Audit {
+                        key: keys.get(gid as usize).copied(),
+                        uv,
+                    },
+                });
             }
         }
         for flag in &score.flags {
             let Ok(pos) = rows.binary_search(&flag.row) else {
                 continue;
             };
-            let d = &detail[pos];
             let gid = measures.gid[flag.row as usize];
-            let key = keys[gid as usize];
+            let Some(&key) = keys.get(gid as usize) else {
+                continue;
+            };
             let det = &ctx.detectors[flag.detector as usize];
             let Some(base) = ctx.baselines(det.measure()) else {
                 continue;
             };
-            let Some(g) = base.main.for_group(gid) else {
+            let Some(group) = base.main.for_group(gid) else {
                 continue;
             };
             let local = flag
                 .local
                 .and_then(|i| base.local.as_ref()?.groups.get(i as usize));
-            out.push(make_finding(
-                det.kind(),
-                flag,
-                d,
-                key,
-                (g, local),
-                ctx.levels,
-                &self.watch,
-                (ui as u32, flag.row),
-            ));
+            pending.push(Pending {
+                score: flag.score,
+                detector_id: det.kind().id(),
+                unit: ui as u32,
+                row: flag.row,
+                pos: pos as u32,
+                what: What::Flag {
+                    kind: det.kind(),
+                    flag: *flag,
+                    key,
+                    group,
+                    local,
+                },
+            });
         }
-        Ok(out)
+        Ok(UnitDetails { detail, pending })
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -788,8 +826,8 @@ struct ScoreContext<'a> {
     watched: Option<&'a [bool]>,
 }
 
-impl ScoreContext<'_> {
-    fn baselines(&self, m: Measure) -> Option<&Baselines> {
+impl<'a> ScoreContext<'a> {
+    fn baselines(&self, m: Measure) -> Option<&'a Baselines> {
         match m {
             Measure::UnitValue => Some(self.uv),
             Measure::KgPerUnit => self.kg,
@@ -879,6 +917,120 @@ impl ScoreContext<'_> {
     }
 }
 
+/// The flagged lines of one unit read back, and the findings they produce (unsorted).
+#[derive(Debug, Default)]
+struct UnitDetails<'a> {
+    /// Per flagged or audited row, ascending.
+    detail: Vec<Detail>,
+    pending: Vec<Pending<'a>>,
+}
+
+/// A finding to build: its leading sort keys and where its parts are.
+#[derive(Debug, Clone, Copy)]
+struct Pending<'a> {
+    score: f64,
+    detector_id: &'static str,
+    unit: u32,
+    row: u32,
+    /// Index into the unit's [`UnitDetails::detail`].
+    pos: u32,
+    what: What<'a>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum What<'a> {
+    Flag {
+        kind: DetectorKind,
+        flag: Flag,
+        key: FineKey,
+        group: &'a GroupBaseline,
+        local: Option<&'a GroupBaseline>,
+    },
+    Audit {
+        key: Option<FineKey>,
+        uv: f64,
+    },
+}
+
+impl What<'_> {
+    fn key(&self) -> Option<FineKey> {
+        match *self {
+            What::Flag { key, .. } => Some(key),
+            What::Audit { key, .. } => key,
+        }
+    }
+}
+
+/// Sorts and builds the line findings of a scan.
+struct FindingBuilder<'a> {
+    per_unit: &'a [UnitDetails<'a>],
+    levels: &'a [GroupLevel],
+    watch: &'a WatchIndex,
+    selection: &'a crate::config::SelectionConfig,
+}
+
+impl FindingBuilder<'_> {
+    fn detail(&self, p: &Pending<'_>) -> &Detail {
+        &self.per_unit[p.unit as usize].detail[p.pos as usize]
+    }
+
+    /// [`Finding::output_order`] of the findings `a` and `b` will become (line findings:
+    /// no series key, no period), without building them.
+    fn order(&self, a: &Pending<'_>, b: &Pending<'_>) -> std::cmp::Ordering {
+        let hs6 = |p: &Pending<'_>| {
+            p.what
+                .key()
+                .map(|k| k.hs.prefix(6).to_text())
+                .unwrap_or_default()
+        };
+        let origin = |p: &Pending<'_>| {
+            p.what
+                .key()
+                .and_then(|k| (!k.origin.is_none()).then(|| k.origin.to_text()))
+        };
+        b.score
+            .total_cmp(&a.score)
+            .then_with(|| a.detector_id.cmp(b.detector_id))
+            .then_with(|| {
+                let (da, db) = (self.detail(a), self.detail(b));
+                da.declaration_id
+                    .cmp(&db.declaration_id)
+                    .then_with(|| da.line_no.cmp(&db.line_no))
+                    .then_with(|| hs6(a).cmp(&hs6(b)))
+                    .then_with(|| da.importer_id.cmp(&db.importer_id))
+                    .then_with(|| origin(a).cmp(&origin(b)))
+                    .then_with(|| da.office.cmp(&db.office))
+            })
+            .then_with(|| (a.unit, a.row).cmp(&(b.unit, b.row)))
+    }
+
+    fn finding(&self, p: &Pending<'_>) -> Finding {
+        let d = self.detail(p);
+        let locator = (p.unit, p.row);
+        match p.what {
+            What::Flag {
+                kind,
+                flag,
+                key,
+                group,
+                local,
+            } => make_finding(
+                kind,
+                &flag,
+                d,
+                key,
+                (group, local),
+                self.levels,
+                self.watch,
+                locator,
+            ),
+            What::Audit { key, uv } => {
+                audit_finding(d, key, uv, self.selection, self.watch, locator)
+            }
+        }
+    }
+}
+
 /// Per-line fields read back for flagged lines.
 #[derive(Debug, Clone)]
 struct Detail {
@@ -890,6 +1042,17 @@ struct Detail {
     quantity: Option<f64>,
     net_mass_kg: Option<f64>,
     customs_value: Option<f64>,
+}
+
+/// A measure name with spaces for underscores (`value per unit`), as explanations
+/// print it.
+fn spaced(measure: &str) -> std::borrow::Cow<'_, str> {
+    match measure {
+        "value_per_unit" => "value per unit".into(),
+        "value_per_kg" => "value per kg".into(),
+        "kg_per_unit" => "kg per unit".into(),
+        other => other.replace('_', " ").into(),
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -931,28 +1094,34 @@ fn make_finding(
         median / observed
     };
     let side = if observed >= median { "above" } else { "below" };
-    let mut explanation = format!(
+    let group_key = level.key_text(key);
+    let group_level = level.name();
+    // One buffer, written in place: this runs once per finding.
+    let mut explanation = String::with_capacity(160);
+    let _ = write!(
+        explanation,
         "{} {} is {:.1}x {} the median {} of {} lines in {} (level {} of {}: {})",
-        measure.replace('_', " "),
-        sig(observed),
+        spaced(measure),
+        Sig(observed),
         ratio,
         side,
-        sig(median),
+        Sig(median),
         st.count,
-        level.key_text(key),
+        group_key,
         g.level + 1,
         levels.len(),
-        level.name(),
+        group_level,
     );
     if let Some(l) = local {
-        explanation.push_str(&format!(
+        let _ = write!(
+            explanation,
             ", and far from the median {} of its own {} lines in {}",
-            sig(l.stats.median.exp()),
+            Sig(l.stats.median.exp()),
             l.stats.count,
             levels[l.level].key_text(key)
-        ));
+        );
     }
-    explanation.push_str(&format!("; {} score {:.2}", kind.name(), flag.score));
+    let _ = write!(explanation, "; {} score {:.2}", kind.name(), flag.score);
     Finding {
         detector: kind.name(),
         detector_id: kind.id(),
@@ -974,8 +1143,8 @@ fn make_finding(
         baseline_mad: Some(st.mad),
         baseline_q1: Some(st.q1.exp()),
         baseline_q3: Some(st.q3.exp()),
-        group_level: level.name(),
-        group_key: level.key_text(key),
+        group_level,
+        group_key,
         group_size: st.count,
         score: flag.score,
         direction: flag.direction.name(),

@@ -149,6 +149,29 @@ pub fn measure_unit(
     unit: &ScanUnit,
     opts: &MeasureOptions,
 ) -> Result<UnitMeasures> {
+    measure_unit_with(plan, unit, opts, &mut MeasureScratch::default())
+}
+
+/// Working memory of [`measure_unit_with`], reused from unit to unit by one worker.
+///
+/// A unit interns tens of thousands of keys: a fresh map per unit regrows its table
+/// several times, and every regrowth lands on fresh pages the kernel must fault in and
+/// zero. A worker's map is cleared between units and keeps its capacity.
+#[derive(Default)]
+pub struct MeasureScratch {
+    local: FxHashMap<FineKey, u32>,
+    columns: Scratch,
+    /// Keys of the worker's previous unit: the next unit's key list starts that large.
+    last_keys: usize,
+}
+
+/// [`measure_unit`] with reused working memory (same result).
+pub fn measure_unit_with(
+    plan: &ScanPlan,
+    unit: &ScanUnit,
+    opts: &MeasureOptions,
+    work: &mut MeasureScratch,
+) -> Result<UnitMeasures> {
     let mut out = UnitMeasures::default();
     let cap = unit.rows as usize;
     out.gid.reserve(cap);
@@ -157,10 +180,15 @@ pub fn measure_unit(
     if opts.kg_per_unit {
         out.kgpu.reserve(cap);
     }
-    let mut local: FxHashMap<FineKey, u32> = FxHashMap::default();
+    out.keys.reserve(work.last_keys);
+    let MeasureScratch {
+        local,
+        columns: scratch,
+        last_keys,
+    } = work;
+    local.clear();
     let windowed = opts.window != (None, None);
     let mut row: u64 = 0;
-    let mut scratch = Scratch::default();
     let columns = opts.columns();
     let dates_read = columns.contains(&Col::Date);
     if opts.volume.is_some() {
@@ -183,7 +211,7 @@ pub fn measure_unit(
                 qty,
                 mass,
                 dates,
-            } = &mut scratch;
+            } = &mut *scratch;
             hs_codes_into(required(b, Col::HsCode)?.as_ref(), hs)
                 .map_err(|e| arrow_err(Col::HsCode, e))?;
             let fill_codes = |col: Col, unit: bool, buf: &mut Vec<Code>| -> Result<()> {
@@ -304,6 +332,7 @@ pub fn measure_unit(
     if let Some(cells) = out.cells.as_mut() {
         cells.finish();
     }
+    *last_keys = out.keys.len();
     Ok(out)
 }
 

@@ -175,12 +175,21 @@ pub const KNOWN_UNITS: [&str; 44] = [
     "2U", "CCT", "GRO", "SET", "U",
 ];
 
+/// [`KNOWN_UNITS`] packed once, at compile time (the check runs on every line).
+const KNOWN_UNIT_CODES: [Code; KNOWN_UNITS.len()] = {
+    let mut out = [Code::NONE; KNOWN_UNITS.len()];
+    let mut i = 0;
+    while i < KNOWN_UNITS.len() {
+        out[i] = Code::from_static(KNOWN_UNITS[i].as_bytes());
+        i += 1;
+    }
+    out
+};
+
 impl Code {
     /// Whether this is one of the [`KNOWN_UNITS`].
     pub fn is_known_unit(self) -> bool {
-        KNOWN_UNITS
-            .iter()
-            .any(|u| Code::from_static(u.as_bytes()) == self)
+        KNOWN_UNIT_CODES.contains(&self)
     }
 }
 

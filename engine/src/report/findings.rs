@@ -161,58 +161,77 @@ pub fn findings_schema() -> SchemaRef {
     ]))
 }
 
-/// Findings as one Arrow record batch, in the given order.
-pub fn findings_batch(findings: &[Finding]) -> Result<RecordBatch> {
+/// Columns of the findings schema.
+const COLUMNS: usize = 32;
+
+/// Column `i` of the findings schema for the given findings, in order.
+fn findings_column(f: &[Finding], i: usize) -> ArrayRef {
     fn strs<'a>(it: impl Iterator<Item = Option<&'a str>>) -> ArrayRef {
         Arc::new(it.collect::<StringArray>())
     }
     fn floats(it: impl Iterator<Item = Option<f64>>) -> ArrayRef {
         Arc::new(it.collect::<Float64Array>())
     }
-    let f = findings;
-    let columns: Vec<ArrayRef> = vec![
-        strs(f.iter().map(|x| Some(x.detector))),
-        strs(f.iter().map(|x| Some(x.detector_id))),
-        strs(f.iter().map(|x| x.declaration_id.as_deref())),
-        Arc::new(f.iter().map(|x| x.line_no).collect::<Int64Array>()),
-        Arc::new(f.iter().map(|x| x.date).collect::<Date32Array>()),
-        strs(f.iter().map(|x| x.office.as_deref())),
-        strs(f.iter().map(|x| x.importer_id.as_deref())),
-        strs(f.iter().map(|x| x.origin.as_deref())),
-        strs(f.iter().map(|x| Some(x.hs_code.as_str()))),
-        strs(f.iter().map(|x| Some(x.hs6.as_str()))),
-        strs(f.iter().map(|x| x.unit.as_deref())),
-        floats(f.iter().map(|x| x.quantity)),
-        floats(f.iter().map(|x| x.net_mass_kg)),
-        floats(f.iter().map(|x| x.customs_value)),
-        strs(f.iter().map(|x| Some(x.measure))),
-        floats(f.iter().map(|x| Some(x.observed))),
-        floats(f.iter().map(|x| Some(x.baseline_median))),
-        floats(f.iter().map(|x| x.baseline_mad)),
-        floats(f.iter().map(|x| x.baseline_q1)),
-        floats(f.iter().map(|x| x.baseline_q3)),
-        strs(f.iter().map(|x| Some(x.group_level.as_str()))),
-        strs(f.iter().map(|x| Some(x.group_key.as_str()))),
-        Arc::new(
+    match i {
+        0 => strs(f.iter().map(|x| Some(x.detector))),
+        1 => strs(f.iter().map(|x| Some(x.detector_id))),
+        2 => strs(f.iter().map(|x| x.declaration_id.as_deref())),
+        3 => Arc::new(f.iter().map(|x| x.line_no).collect::<Int64Array>()),
+        4 => Arc::new(f.iter().map(|x| x.date).collect::<Date32Array>()),
+        5 => strs(f.iter().map(|x| x.office.as_deref())),
+        6 => strs(f.iter().map(|x| x.importer_id.as_deref())),
+        7 => strs(f.iter().map(|x| x.origin.as_deref())),
+        8 => strs(f.iter().map(|x| Some(x.hs_code.as_str()))),
+        9 => strs(f.iter().map(|x| Some(x.hs6.as_str()))),
+        10 => strs(f.iter().map(|x| x.unit.as_deref())),
+        11 => floats(f.iter().map(|x| x.quantity)),
+        12 => floats(f.iter().map(|x| x.net_mass_kg)),
+        13 => floats(f.iter().map(|x| x.customs_value)),
+        14 => strs(f.iter().map(|x| Some(x.measure))),
+        15 => floats(f.iter().map(|x| Some(x.observed))),
+        16 => floats(f.iter().map(|x| Some(x.baseline_median))),
+        17 => floats(f.iter().map(|x| x.baseline_mad)),
+        18 => floats(f.iter().map(|x| x.baseline_q1)),
+        19 => floats(f.iter().map(|x| x.baseline_q3)),
+        20 => strs(f.iter().map(|x| Some(x.group_level.as_str()))),
+        21 => strs(f.iter().map(|x| Some(x.group_key.as_str()))),
+        22 => Arc::new(
             f.iter()
                 .map(|x| Some(x.group_size))
                 .collect::<UInt64Array>(),
         ),
-        floats(f.iter().map(|x| Some(x.score))),
-        strs(f.iter().map(|x| Some(x.direction))),
-        floats(f.iter().map(|x| x.value_gap)),
-        strs(f.iter().map(|x| x.watch_family.as_deref())),
-        strs(f.iter().map(|x| x.series_key)),
-        Arc::new(f.iter().map(|x| x.period_start).collect::<Date32Array>()),
-        strs(f.iter().map(|x| x.period)),
-        Arc::new(f.iter().map(|x| x.history_len).collect::<UInt64Array>()),
-        strs(f.iter().map(|x| Some(x.explanation.as_str()))),
-    ];
+        23 => floats(f.iter().map(|x| Some(x.score))),
+        24 => strs(f.iter().map(|x| Some(x.direction))),
+        25 => floats(f.iter().map(|x| x.value_gap)),
+        26 => strs(f.iter().map(|x| x.watch_family.as_deref())),
+        27 => strs(f.iter().map(|x| x.series_key)),
+        28 => Arc::new(f.iter().map(|x| x.period_start).collect::<Date32Array>()),
+        29 => strs(f.iter().map(|x| x.period)),
+        30 => Arc::new(f.iter().map(|x| x.history_len).collect::<UInt64Array>()),
+        _ => strs(f.iter().map(|x| Some(x.explanation.as_str()))),
+    }
+}
+
+/// Findings as one Arrow record batch, in the given order.
+pub fn findings_batch(findings: &[Finding]) -> Result<RecordBatch> {
+    let columns: Vec<ArrayRef> = (0..COLUMNS).map(|i| findings_column(findings, i)).collect();
     RecordBatch::try_new(findings_schema(), columns).map_err(|e| Error::Internal(e.to_string()))
 }
 
 /// Write findings in `format` to `w`.
 pub fn write_findings<W: Write + Send>(findings: &[Finding], format: Format, w: W) -> Result<()> {
+    write_findings_in(findings, format, w, None)
+}
+
+/// [`write_findings`], with Parquet row groups converted and encoded column by column in
+/// `pool` (the same bytes as a serial write: each column chunk is encoded alone either
+/// way, and chunks are appended in schema order).
+pub fn write_findings_in<W: Write + Send>(
+    findings: &[Finding],
+    format: Format,
+    w: W,
+    pool: Option<&rayon::ThreadPool>,
+) -> Result<()> {
     let err = |e: &dyn std::fmt::Display| Error::Write {
         path: format.file_name().into(),
         message: e.to_string(),
@@ -224,7 +243,7 @@ pub fn write_findings<W: Write + Send>(findings: &[Finding], format: Format, w: 
     } else {
         findings.chunks(WRITE_CHUNK).collect()
     };
-    let batches = chunks.into_iter().map(findings_batch);
+    let batches = chunks.iter().map(|c| findings_batch(c));
     match format {
         Format::Parquet => {
             let props = WriterProperties::builder()
@@ -232,12 +251,20 @@ pub fn write_findings<W: Write + Send>(findings: &[Finding], format: Format, w: 
                 .set_max_row_group_row_count(Some(WRITE_CHUNK))
                 .set_created_by(format!("tradescan {}", env!("CARGO_PKG_VERSION")))
                 .build();
-            let mut writer =
+            let writer =
                 ArrowWriter::try_new(w, findings_schema(), Some(props)).map_err(|e| err(&e))?;
-            for batch in batches {
-                writer.write(&batch?).map_err(|e| err(&e))?;
+            match pool {
+                Some(pool) if !findings.is_empty() => {
+                    write_parallel(writer, &chunks, pool).map_err(|e| err(&e))?;
+                }
+                _ => {
+                    let mut writer = writer;
+                    for batch in batches {
+                        writer.write(&batch?).map_err(|e| err(&e))?;
+                    }
+                    writer.close().map_err(|e| err(&e))?;
+                }
             }
-            writer.close().map_err(|e| err(&e))?;
         }
         Format::Csv => {
             let mut writer = arrow::csv::WriterBuilder::new().with_header(true).build(w);
@@ -253,6 +280,42 @@ pub fn write_findings<W: Write + Send>(findings: &[Finding], format: Format, w: 
             writer.finish().map_err(|e| err(&e))?;
         }
     }
+    Ok(())
+}
+
+/// One row group per chunk; within a row group, each column is built and encoded on a
+/// worker, then the encoded chunks are appended in schema order.
+fn write_parallel<W: Write + Send>(
+    writer: ArrowWriter<W>,
+    chunks: &[&[Finding]],
+    pool: &rayon::ThreadPool,
+) -> parquet::errors::Result<()> {
+    use parquet::arrow::arrow_writer::{ArrowColumnChunk, compute_leaves};
+    use rayon::prelude::*;
+    let schema = findings_schema();
+    let (mut file, factory) = writer.into_serialized_writer()?;
+    for (rg, chunk) in chunks.iter().enumerate() {
+        let writers = factory.create_column_writers(rg)?;
+        let encoded: Vec<parquet::errors::Result<ArrowColumnChunk>> = pool.install(|| {
+            writers
+                .into_par_iter()
+                .enumerate()
+                .map(|(i, mut column)| {
+                    let array = findings_column(chunk, i);
+                    for leaf in compute_leaves(schema.field(i), &array)? {
+                        column.write(&leaf)?;
+                    }
+                    column.close()
+                })
+                .collect()
+        });
+        let mut row_group = file.next_row_group()?;
+        for column in encoded {
+            column?.append_to_row_group(&mut row_group)?;
+        }
+        row_group.close()?;
+    }
+    file.close()?;
     Ok(())
 }
 

@@ -6,7 +6,7 @@
 mod findings;
 mod summary;
 
-pub use findings::{Finding, findings_batch, findings_schema, write_findings};
+pub use findings::{Finding, findings_batch, findings_schema, write_findings, write_findings_in};
 pub use summary::{Execution, InputRecord, IssueExample, OutputRecord, Summary};
 
 use std::path::{Path, PathBuf};
@@ -145,12 +145,23 @@ pub fn write_atomic(
 /// A number with four significant digits, without exponent for everyday magnitudes
 /// (explanations).
 pub fn sig(v: f64) -> String {
-    if v != 0.0 && v.is_finite() && (v.abs() >= 1e6 || v.abs() < 1e-3) {
-        format!("{v:.3e}")
-    } else if v == 0.0 || !v.is_finite() {
-        format!("{v}")
-    } else {
-        let digits = (3 - v.abs().log10().floor() as i32).clamp(0, 6) as usize;
-        format!("{v:.digits$}")
+    Sig(v).to_string()
+}
+
+/// [`sig`] as a `Display` value, to write into a buffer without an intermediate string.
+#[derive(Debug, Clone, Copy)]
+pub struct Sig(pub f64);
+
+impl std::fmt::Display for Sig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let v = self.0;
+        if v != 0.0 && v.is_finite() && (v.abs() >= 1e6 || v.abs() < 1e-3) {
+            write!(f, "{v:.3e}")
+        } else if v == 0.0 || !v.is_finite() {
+            write!(f, "{v}")
+        } else {
+            let digits = (3 - v.abs().log10().floor() as i32).clamp(0, 6) as usize;
+            write!(f, "{v:.digits$}")
+        }
     }
 }

@@ -54,19 +54,46 @@ pub fn read_unit(
         index[c as usize] = roots.iter().position(|&r| r == i);
     }
 
-    let reader = builder(file, &roots, unit, batch_size)?;
-    let reader = match rows {
-        Some(rows) => reader.with_row_selection(selection(rows, unit.rows)),
-        None => reader,
-    };
-    let reader = reader
-        .build()
-        .map_err(|e| corrupt(file, unit, 0, &roots, e.to_string()))?;
+    // One reader per row group: a batch never straddles two row groups, so each
+    // dictionary-encoded column chunk comes back as dictionary arrays over its own
+    // dictionary (a batch spanning two chunks makes the reader re-hash every value of
+    // the batch into a merged dictionary).
     let mut done: u64 = 0;
-    for batch in reader {
-        let batch = batch.map_err(|e| corrupt(file, unit, done, &roots, e.to_string()))?;
-        done += batch.num_rows() as u64;
-        f(&BatchColumns { batch, index })?;
+    let mut rows = rows;
+    for &rg in &unit.row_groups {
+        let total = file.row_group_rows(rg);
+        let single = ScanUnit {
+            file: unit.file,
+            row_groups: vec![rg],
+            rows: total,
+        };
+        let reader = builder(file, &roots, &single, batch_size)?;
+        let reader = match rows.as_mut() {
+            Some(rows) => {
+                // The requested rows of this row group, counted from its first row.
+                let end = done + total;
+                let here = rows.partition_point(|&r| u64::from(r) < end);
+                let (mine, rest) = rows.split_at(here);
+                *rows = rest;
+                if mine.is_empty() {
+                    done = end;
+                    continue;
+                }
+                reader.with_row_selection(selection(mine, done, total))
+            }
+            None => reader,
+        };
+        let reader = reader
+            .build()
+            .map_err(|e| corrupt(file, unit, done, &roots, e.to_string()))?;
+        let mut read: u64 = 0;
+        for batch in reader {
+            let batch =
+                batch.map_err(|e| corrupt(file, unit, done + read, &roots, e.to_string()))?;
+            read += batch.num_rows() as u64;
+            f(&BatchColumns { batch, index })?;
+        }
+        done += total;
     }
     Ok(())
 }
@@ -85,12 +112,13 @@ fn builder(
         .with_batch_size(batch_size))
 }
 
-/// Select the given ascending row positions out of `total` rows.
-fn selection(rows: &[u32], total: u64) -> RowSelection {
+/// Select the given ascending row positions (counted from `first`) out of the `total`
+/// rows that start at `first`.
+fn selection(rows: &[u32], first: u64, total: u64) -> RowSelection {
     let mut selectors = Vec::new();
     let mut next: u64 = 0;
     for &r in rows {
-        let r = u64::from(r);
+        let r = u64::from(r) - first;
         if r > next {
             selectors.push(RowSelector::skip((r - next) as usize));
         }
