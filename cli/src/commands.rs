@@ -105,7 +105,7 @@ fn scan(args: ScanArgs, mut config: Config, quiet: bool) -> Result<ExitCode> {
     let baseline = args
         .baseline
         .as_deref()
-        .map(tradescan::store::BaselineState::read)
+        .map(|dir| engine.read_baseline(dir))
         .transpose()?;
     let out = engine.scan_with(&args.inputs, baseline.as_ref(), &Bar::new(quiet))?;
     engine.write_output(

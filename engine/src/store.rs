@@ -372,6 +372,11 @@ impl Engine {
         ))
     }
 
+    /// Read what scoring needs of a baseline folder, on this engine's threads.
+    pub fn read_baseline(&self, dir: &Path) -> Result<BaselineState> {
+        self.pool().install(|| BaselineState::read(dir))
+    }
+
     /// Refuse a baseline fitted with other settings (its values would not compare).
     pub(crate) fn check_baseline(&self, meta: &BaselineMeta) -> Result<()> {
         let mine = self.baseline_settings()?;
