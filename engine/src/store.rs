@@ -332,15 +332,22 @@ impl BaselineState {
         for b in read_batches(&dir.join("panels.parquet"))? {
             decode_panels(&b, &mut volume)?;
         }
-        if volume
+        let rows = volume.rows.len();
+        if let Some(p) = volume
             .panels
-            .last()
-            .is_some_and(|p| p.rows.1 > volume.rows.len())
+            .iter()
+            .find(|p| p.rows.0 > p.rows.1 || p.rows.1 > rows)
         {
-            return Err(Error::Internal(format!(
-                "{}: the panels point past the series rows",
-                dir.display()
-            )));
+            return Err(table_error(
+                &dir.join("panels.parquet"),
+                format!(
+                    "panel {} {} points at rows {}..{} of {rows} in series.parquet",
+                    p.kind.name(),
+                    crate::volume::cells::hs6_text(p.hs6),
+                    p.rows.0,
+                    p.rows.1
+                ),
+            ));
         }
         Ok(BaselineState {
             meta: Some(meta),
