@@ -754,4 +754,24 @@ fn fit_update_equals_a_fresh_fit_byte_for_byte() {
     ));
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("other settings"), "{}", stderr(&o));
+
+    // A damaged baseline is an error naming the table, and nothing is written.
+    let damaged = tmp.path().join("damaged");
+    std::fs::create_dir_all(&damaged).unwrap();
+    for e in std::fs::read_dir(&fresh).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), damaged.join(e.file_name())).unwrap();
+    }
+    let series = std::fs::read(damaged.join("series.parquet")).unwrap();
+    std::fs::write(damaged.join("series.parquet"), &series[..series.len() / 2]).unwrap();
+    let out = tmp.path().join("o-damaged");
+    let o = run(scan_args(
+        None,
+        &[&tmp.path().join("data")],
+        &out,
+        &["--baseline", damaged.to_str().unwrap()],
+    ));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("series.parquet"), "{}", stderr(&o));
+    assert!(!out.exists());
 }
