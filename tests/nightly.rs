@@ -440,6 +440,15 @@ type Key = (
     u64,
 );
 
+/// A primitive column of a batch, by name.
+fn column<T: arrow::datatypes::ArrowPrimitiveType>(
+    b: &RecordBatch,
+    name: &str,
+) -> arrow::array::PrimitiveArray<T> {
+    use arrow::array::AsArray;
+    b.column_by_name(name).unwrap().as_primitive::<T>().clone()
+}
+
 fn finding_keys(path: &Path) -> Vec<Key> {
     use arrow::array::{Array, AsArray};
     use arrow::datatypes::{Date32Type, Float64Type, Int64Type};
@@ -455,26 +464,10 @@ fn finding_keys(path: &Path) -> Vec<Key> {
             s("origin"),
             s("office"),
         );
-        let line = b
-            .column_by_name("line_no")
-            .unwrap()
-            .as_primitive::<Int64Type>()
-            .clone();
-        let date = b
-            .column_by_name("date")
-            .unwrap()
-            .as_primitive::<Date32Type>()
-            .clone();
-        let start = b
-            .column_by_name("period_start")
-            .unwrap()
-            .as_primitive::<Date32Type>()
-            .clone();
-        let score = b
-            .column_by_name("score")
-            .unwrap()
-            .as_primitive::<Float64Type>()
-            .clone();
+        let line = column::<Int64Type>(&b, "line_no");
+        let date = column::<Date32Type>(&b, "date");
+        let start = column::<Date32Type>(&b, "period_start");
+        let score = column::<Float64Type>(&b, "score");
         let opt =
             |a: &arrow::array::StringArray, i: usize| a.is_valid(i).then(|| a.value(i).to_string());
         for i in 0..b.num_rows() {
@@ -610,19 +603,10 @@ fn scoring_a_month_against_a_baseline_judges_lines_against_the_history_groups() 
         for f in files {
             for b in read_parquet(f) {
                 let s = |n: &str| b.column_by_name(n).unwrap().as_string::<i32>().clone();
-                let f64s = |n: &str| {
-                    b.column_by_name(n)
-                        .unwrap()
-                        .as_primitive::<Float64Type>()
-                        .clone()
-                };
                 let (hs, origin, id) = (s("hs_code"), s("origin"), s("declaration_id"));
-                let (value, qty) = (f64s("customs_value"), f64s("quantity"));
-                let line = b
-                    .column_by_name("line_no")
-                    .unwrap()
-                    .as_primitive::<Int32Type>()
-                    .clone();
+                let value = column::<Float64Type>(&b, "customs_value");
+                let qty = column::<Float64Type>(&b, "quantity");
+                let line = column::<Int32Type>(&b, "line_no");
                 for i in 0..b.num_rows() {
                     let x = (value.value(i) / qty.value(i)).ln();
                     if value.value(i) > 0.0 && qty.value(i) > 0.0 && x.is_finite() {
