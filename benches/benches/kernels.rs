@@ -13,10 +13,14 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use tradescan::baseline::{GroupLevel, MeasureBaseline, NO_GROUP, StoredGroups, build_baseline};
+use tradescan::baseline::{
+    FineKey, GroupLevel, MeasureBaseline, NO_GROUP, StoredGroups, build_baseline,
+};
 use tradescan::detect::{Detector, IqrFence, IqrFenceConfig, Judgement, RobustZ, RobustZConfig};
 use tradescan::kernels::arrow_edge::{codes, f64_values, hs_codes};
-use tradescan::kernels::codes::HsCode;
+use tradescan::kernels::codes::{Code, HsCode};
+use tradescan::kernels::hash::FxHashMap;
+use tradescan::kernels::intern::KeyIndex;
 use tradescan::kernels::order_stats::{OrderStats, order_stats};
 use tradescan::kernels::unit_value::{Basis, ln_kg_per_unit, ln_unit_value};
 use tradescan_benches::bits_sum;
@@ -33,6 +37,7 @@ const STREAM_CODES: u64 = 2;
 const STREAM_FLOATS: u64 = 3;
 const STREAM_GROUPS: u64 = 4;
 const STREAM_LINES: u64 = 5;
+const STREAM_KEYS: u64 = 6;
 
 fn config() -> Criterion {
     Criterion::default()
@@ -225,6 +230,79 @@ fn lines() -> fixtures::GroupedLines {
     fixtures::grouped_lines(ROWS, 2_000, &mut Rand::new(fixtures::SEED, STREAM_LINES))
 }
 
+/// Group-key interning as the measure pass does it: each of two workers interns its own
+/// 1M lines, drawn from 64k distinct keys (a table of megabytes, as a national year
+/// gives), into its own table, in batches of 65,536 lines; the two run at once, sharing
+/// the cache as the workers of a scan do. The checksum is the sum of the ids, which
+/// first-appearance order fixes.
+fn bench_intern(c: &mut Criterion) {
+    let mut rng = Rand::new(fixtures::SEED, STREAM_KEYS);
+    let distinct: Vec<FineKey> = (0..65_536u64)
+        .map(|i| FineKey {
+            hs: HsCode::parse(&format!("{:06}", 10_000 + i % 9_000)).unwrap_or(HsCode::NONE),
+            origin: Code::parse(&format!("O{}", i / 9_000)),
+            unit: Code::NONE,
+            basis: Basis::PerUnit,
+        })
+        .collect();
+    let lines: Vec<FineKey> = (0..2 * ROWS)
+        .map(|_| distinct[rng.below(distinct.len() as u64) as usize])
+        .collect();
+    let hashmap = |lines: &[FineKey], map: &mut FxHashMap<FineKey, u32>| -> u64 {
+        map.clear();
+        let mut sum = 0u64;
+        for k in lines {
+            let next = map.len() as u32;
+            sum += u64::from(*map.entry(*k).or_insert(next));
+        }
+        sum
+    };
+    let key_index = |lines: &[FineKey], index: &mut KeyIndex<FineKey>| -> u64 {
+        index.clear();
+        let (mut keys, mut ids) = (Vec::new(), Vec::new());
+        for batch in lines.chunks(65_536) {
+            index.intern(batch, &mut keys, &mut ids);
+        }
+        ids.iter().map(|&i| u64::from(i)).sum()
+    };
+    let halves: Vec<&[FineKey]> = lines.chunks(ROWS).collect();
+    let want: Vec<u64> = halves
+        .iter()
+        .map(|h| hashmap(h, &mut FxHashMap::default()))
+        .collect();
+    let mut g = c.benchmark_group("kernels");
+    g.throughput(Throughput::Elements(2 * ROWS as u64));
+    g.bench_function("intern/2x1m_lines_64k_keys/hashmap", |b| {
+        let mut maps = vec![FxHashMap::default(); 2];
+        b.iter(|| {
+            let got: Vec<u64> = std::thread::scope(|s| {
+                let run: Vec<_> = maps
+                    .iter_mut()
+                    .zip(&halves)
+                    .map(|(m, h)| s.spawn(move || hashmap(black_box(h), m)))
+                    .collect();
+                run.into_iter().map(|t| t.join().unwrap()).collect()
+            });
+            assert_eq!(got, want);
+        });
+    });
+    g.bench_function("intern/2x1m_lines_64k_keys/key_index", |b| {
+        let mut indexes: Vec<KeyIndex<FineKey>> = vec![KeyIndex::default(), KeyIndex::default()];
+        b.iter(|| {
+            let got: Vec<u64> = std::thread::scope(|s| {
+                let run: Vec<_> = indexes
+                    .iter_mut()
+                    .zip(&halves)
+                    .map(|(x, h)| s.spawn(move || key_index(black_box(h), x)))
+                    .collect();
+                run.into_iter().map(|t| t.join().unwrap()).collect()
+            });
+            assert_eq!(got, want);
+        });
+    });
+    g.finish();
+}
+
 fn bench_baseline(c: &mut Criterion) {
     let lines = lines();
     let parts = lines.parts();
@@ -341,6 +419,6 @@ criterion_group! {
     name = benches;
     config = config();
     targets = bench_unit_value, bench_codes, bench_f64_values, bench_order_stats,
-        bench_baseline, bench_detect
+        bench_intern, bench_baseline, bench_detect
 }
 criterion_main!(benches);

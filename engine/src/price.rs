@@ -7,7 +7,7 @@ use crate::kernels::arrow_edge::{
     NULL_DATE, codes_into, date_days_into, f64_values_into, hs_codes_into,
 };
 use crate::kernels::codes::{Code, HsCode};
-use crate::kernels::hash::FxHashMap;
+use crate::kernels::intern::KeyIndex;
 use crate::kernels::unit_value::{SkipReason, basis, ln_kg_per_unit, ln_unit_value};
 use crate::scan::{BatchColumns, ScanPlan, ScanUnit, column_error, read_unit};
 use crate::schema::Col;
@@ -159,7 +159,7 @@ pub fn measure_unit(
 /// zero. A worker's map is cleared between units and keeps its capacity.
 #[derive(Default)]
 pub struct MeasureScratch {
-    local: FxHashMap<FineKey, u32>,
+    local: KeyIndex<FineKey>,
     columns: Scratch,
     /// Keys of the worker's previous unit: the next unit's key list starts that large.
     last_keys: usize,
@@ -211,7 +211,13 @@ pub fn measure_unit_with(
                 qty,
                 mass,
                 dates,
+                keys,
+                at,
+                ids,
             } = &mut *scratch;
+            keys.clear();
+            at.clear();
+            ids.clear();
             hs_codes_into(required(b, Col::HsCode)?.as_ref(), hs)
                 .map_err(|e| arrow_err(Col::HsCode, e))?;
             let fill_codes = |col: Col, unit: bool, buf: &mut Vec<Code>| -> Result<()> {
@@ -302,11 +308,10 @@ pub fn measure_unit_with(
                     unit: units[i],
                     basis,
                 };
-                let id = *local.entry(key).or_insert_with(|| {
-                    out.keys.push(key);
-                    (out.keys.len() - 1) as u32
-                });
-                out.gid.push(id);
+                // The group id is filled in below, once the batch's keys are interned.
+                keys.push(key);
+                at.push(out.gid.len());
+                out.gid.push(NO_GROUP);
                 match ln_unit_value(value[i], qty[i], mass[i], basis) {
                     Ok(v) => {
                         out.uv.push(v);
@@ -324,6 +329,10 @@ pub fn measure_unit_with(
                         ln_kg_per_unit(qty[i], mass[i])
                     });
                 }
+            }
+            local.intern(keys, &mut out.keys, ids);
+            for (&i, &id) in at.iter().zip(ids.iter()) {
+                out.gid[i] = id;
             }
             row += n as u64;
             Ok(())
@@ -346,6 +355,10 @@ struct Scratch {
     qty: Vec<f64>,
     mass: Vec<f64>,
     dates: Vec<i32>,
+    /// The keyed lines' keys, their positions in `UnitMeasures::gid` and their ids.
+    keys: Vec<FineKey>,
+    at: Vec<usize>,
+    ids: Vec<u32>,
 }
 
 fn fill<T: Copy>(buf: &mut Vec<T>, v: T, n: usize) {

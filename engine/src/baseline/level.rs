@@ -3,7 +3,7 @@ use crate::kernels::codes::{Code, HsCode};
 use crate::kernels::unit_value::Basis;
 
 /// The finest grouping key of a line: full HS code, origin, unit and unit-value basis.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct FineKey {
     /// Full (national) HS code.
     pub hs: HsCode,

@@ -9,6 +9,7 @@ pub mod codes;
 pub mod dates;
 pub mod fixed;
 pub mod hash;
+pub mod intern;
 pub mod order_stats;
 pub mod rolling;
 pub mod unit_value;

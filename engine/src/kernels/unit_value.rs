@@ -126,9 +126,10 @@ impl SkipReason {
 }
 
 /// Which measure a unit value is: value per supplementary unit or per kg.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub enum Basis {
     /// customs value / quantity.
+    #[default]
     PerUnit,
     /// customs value / net mass (kg).
     PerKg,

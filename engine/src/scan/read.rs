@@ -2,7 +2,9 @@ use std::fs::File;
 
 use arrow::array::{ArrayRef, RecordBatch};
 use parquet::arrow::ProjectionMask;
-use parquet::arrow::arrow_reader::{ParquetRecordBatchReaderBuilder, RowSelection, RowSelector};
+use parquet::arrow::arrow_reader::{
+    ParquetRecordBatchReaderBuilder, RowSelection, RowSelectionPolicy, RowSelector,
+};
 
 use super::plan::{InputFile, ScanPlan, ScanUnit};
 use crate::error::{Error, Result};
@@ -79,7 +81,9 @@ pub fn read_unit(
                     done = end;
                     continue;
                 }
-                reader.with_row_selection(selection(mine, done, total))
+                reader
+                    .with_row_selection(selection(mine, done, total))
+                    .with_row_selection_policy(SELECTION_POLICY)
             }
             None => reader,
         };
@@ -111,6 +115,12 @@ fn builder(
         .with_row_groups(unit.row_groups.clone())
         .with_batch_size(batch_size))
 }
+
+/// Flagged lines are read back by skipping the rows between them unless the selection
+/// is dense (runs shorter than 8 rows on average), where decoding every row and masking
+/// is cheaper. The parquet default switches at 32 rows, which sent the reference job's
+/// read-back (1.8% of lines flagged, runs of ~28 rows) to the mask: ~7% slower there.
+const SELECTION_POLICY: RowSelectionPolicy = RowSelectionPolicy::Auto { threshold: 8 };
 
 /// Select the given ascending row positions (counted from `first`) out of the `total`
 /// rows that start at `first`.
