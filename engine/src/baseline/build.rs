@@ -40,24 +40,34 @@ impl MeasureBaseline {
 
 /// Values (lines with a finite value) per fine group id, below `n_fine`.
 pub(super) fn count_values(parts: &[(&[u32], &[f64])], n_fine: usize) -> Vec<u64> {
-    parts
+    let lanes = lanes(parts, rayon::current_num_threads());
+    sum_counts(&lane_counts(&lanes, n_fine), n_fine)
+}
+
+/// [`count_values`] of each lane.
+fn lane_counts(lanes: &[&[(&[u32], &[f64])]], n_fine: usize) -> Vec<Vec<u64>> {
+    lanes
         .par_iter()
-        .map(|(gids, values)| {
+        .map(|lane| {
             let mut counts = vec![0u64; n_fine];
-            for (&g, &v) in gids.iter().zip(values.iter()) {
-                if g != NO_GROUP && !v.is_nan() {
-                    counts[g as usize] += 1;
+            for (gids, values) in lane.iter() {
+                for (&g, &v) in gids.iter().zip(values.iter()) {
+                    if g != NO_GROUP && !v.is_nan() {
+                        counts[g as usize] += 1;
+                    }
                 }
             }
             counts
         })
-        .reduce(
-            || vec![0u64; n_fine],
-            |mut a, b| {
-                a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
-                a
-            },
-        )
+        .collect()
+}
+
+fn sum_counts(per_lane: &[Vec<u64>], n_fine: usize) -> Vec<u64> {
+    let mut total = vec![0u64; n_fine];
+    for counts in per_lane {
+        total.iter_mut().zip(counts).for_each(|(t, c)| *t += c);
+    }
+    total
 }
 
 /// Build the baselines of one measure.
@@ -75,7 +85,9 @@ pub fn build_baseline(
     wanted: Option<&[bool]>,
 ) -> MeasureBaseline {
     let n_fine = keys.len();
-    let fine_counts = count_values(parts, n_fine);
+    let lanes = lanes(parts, rayon::current_num_threads());
+    let per_lane = lane_counts(&lanes, n_fine);
+    let fine_counts = sum_counts(&per_lane, n_fine);
 
     // Level group ids per fine group, and counts per level group.
     let level_ids: Vec<(Vec<u32>, Vec<FineKey>, Vec<u64>)> = levels
@@ -136,7 +148,7 @@ pub fn build_baseline(
         for (i, &lg) in needed.iter().enumerate() {
             compact[lg as usize] = i as u32;
         }
-        let stats = level_stats(parts, ids, &compact, &needed, counts);
+        let stats = level_stats(&lanes, &per_lane, ids, &compact, &needed, counts);
         let base = groups.len() as u32;
         for (&lg, st) in needed.iter().zip(stats) {
             groups.push(GroupBaseline {
@@ -161,8 +173,10 @@ pub fn build_baseline(
 }
 
 /// Gather the values of the needed level groups (counting sort) and reduce each.
+/// `per_lane[l][g]`: values of fine group `g` in lane `l`.
 fn level_stats(
-    parts: &[(&[u32], &[f64])],
+    lanes: &[&[(&[u32], &[f64])]],
+    per_lane: &[Vec<u64>],
     level_of_fine: &[u32],
     compact: &[u32],
     needed: &[u32],
@@ -183,20 +197,55 @@ fn level_stats(
     values
         .par_chunks_mut(4096 / std::mem::size_of::<f64>())
         .for_each(|page| page[0] = 0.0);
-    let mut cursor = offsets.clone();
-    for (gids, vals) in parts {
-        for (&g, &v) in gids.iter().zip(vals.iter()) {
-            if g == NO_GROUP || v.is_nan() {
-                continue;
+    // The lines come cut into one lane per worker (whole units, about equal rows); each
+    // group's slice is cut into one piece per lane, sized by the lane's count of the
+    // group: every lane then scatters into its own pieces, all lanes at once.
+    let group_of = |g: u32, v: f64| -> Option<usize> {
+        if g == NO_GROUP || v.is_nan() {
+            return None;
+        }
+        let c = compact[level_of_fine[g as usize] as usize];
+        (c != u32::MAX).then_some(c as usize)
+    };
+    // Values per lane and needed group, from the lanes' fine counts.
+    let lane_counts: Vec<Vec<usize>> = per_lane
+        .iter()
+        .map(|fine| {
+            let mut n = vec![0usize; needed.len()];
+            for (&c, &l) in fine.iter().zip(level_of_fine) {
+                if let Some(&k) = compact.get(l as usize)
+                    && k != u32::MAX
+                {
+                    n[k as usize] += c as usize;
+                }
             }
-            let c = compact[level_of_fine[g as usize] as usize];
-            if c != u32::MAX {
-                let slot = &mut cursor[c as usize];
-                values[*slot] = v;
-                *slot += 1;
-            }
+            n
+        })
+        .collect();
+    let mut pieces: Vec<Vec<&mut [f64]>> = lanes
+        .iter()
+        .map(|_| Vec::with_capacity(needed.len()))
+        .collect();
+    let mut rest: &mut [f64] = &mut values;
+    for c in 0..needed.len() {
+        for (lane, counts) in pieces.iter_mut().zip(&lane_counts) {
+            let (head, tail) = std::mem::take(&mut rest).split_at_mut(counts[c]);
+            lane.push(head);
+            rest = tail;
         }
     }
+    lanes.par_iter().zip(pieces).for_each(|(lane, mut mine)| {
+        for (gids, vals) in lane.iter() {
+            for (&g, &v) in gids.iter().zip(vals.iter()) {
+                if let Some(c) = group_of(g, v)
+                    && let Some((first, tail)) = std::mem::take(&mut mine[c]).split_first_mut()
+                {
+                    *first = v;
+                    mine[c] = tail;
+                }
+            }
+        }
+    });
     // Split into one mutable slice per group, then reduce in parallel.
     let mut slices: Vec<&mut [f64]> = Vec::with_capacity(needed.len());
     let mut rest: &mut [f64] = &mut values;
@@ -218,6 +267,26 @@ fn level_stats(
             })
         })
         .collect()
+}
+
+/// `parts` cut into one to `n` runs of whole units with about equal rows each.
+fn lanes<'p, 'a>(
+    parts: &'p [(&'a [u32], &'a [f64])],
+    n: usize,
+) -> Vec<&'p [(&'a [u32], &'a [f64])]> {
+    let total: usize = parts.iter().map(|p| p.0.len()).sum();
+    let per_lane = total.div_ceil(n.max(1)).max(1);
+    let mut lanes = Vec::with_capacity(n);
+    let (mut start, mut rows) = (0, 0);
+    for (i, p) in parts.iter().enumerate() {
+        rows += p.0.len();
+        if rows >= per_lane && lanes.len() + 1 < n {
+            lanes.push(&parts[start..=i]);
+            (start, rows) = (i + 1, 0);
+        }
+    }
+    lanes.push(&parts[start..]);
+    lanes
 }
 
 #[cfg(test)]
@@ -305,5 +374,21 @@ pub(super) mod tests {
     fn empty_input() {
         let b = build_baseline(&[], &[], &GroupLevel::default_chain(), 30, None);
         assert!(b.groups.is_empty());
+    }
+
+    proptest! {
+        /// Lanes are the parts in order, whole, one to `n` of them.
+        #[test]
+        fn lanes_cover_the_parts_in_order(sizes in prop::collection::vec(0usize..50, 0..20), n in 1usize..5) {
+            let gids: Vec<Vec<u32>> = sizes.iter().map(|&s| vec![0; s]).collect();
+            let vals: Vec<Vec<f64>> = sizes.iter().map(|&s| vec![0.0; s]).collect();
+            let parts: Vec<(&[u32], &[f64])> =
+                gids.iter().zip(&vals).map(|(g, v)| (g.as_slice(), v.as_slice())).collect();
+            let lanes = lanes(&parts, n);
+            prop_assert!(lanes.len() <= n.max(1));
+            prop_assert!(!lanes.is_empty());
+            let joined: Vec<usize> = lanes.iter().flat_map(|l| l.iter().map(|p| p.0.len())).collect();
+            prop_assert_eq!(joined, sizes);
+        }
     }
 }
