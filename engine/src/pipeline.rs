@@ -16,8 +16,8 @@ use crate::config::Config;
 use crate::detect::{Detector, DetectorKind, Judgement, Measure};
 use crate::error::{Error, Result};
 use crate::kernels::arrow_edge::{NULL_DATE, date_days, f64_values, i64_values, strings};
-use crate::kernels::hash::FxHashMap;
 use crate::kernels::hash::{file_fingerprint, fingerprint};
+use crate::kernels::intern::KeyIndex;
 use crate::kernels::order_stats::OrderStats;
 use crate::kernels::unit_value::{Basis, SkipReason};
 use crate::price::{MeasureOptions, MeasureScratch, Note, UnitMeasures, measure_unit_with};
@@ -678,20 +678,14 @@ fn locate(plan: &ScanPlan, ui: usize, row: u64, column: &str) -> IssueExample {
 /// order of first appearance across units in unit order, so they do not depend on
 /// the thread count.
 fn merge_groups(units: &mut [UnitMeasures], pool: &rayon::ThreadPool) -> Vec<FineKey> {
-    let mut global: FxHashMap<FineKey, u32> = FxHashMap::default();
+    let mut global = KeyIndex::default();
     let mut keys = Vec::new();
     let remaps: Vec<Vec<u32>> = units
         .iter()
         .map(|u| {
-            u.keys
-                .iter()
-                .map(|k| {
-                    *global.entry(*k).or_insert_with(|| {
-                        keys.push(*k);
-                        (keys.len() - 1) as u32
-                    })
-                })
-                .collect()
+            let mut remap = Vec::with_capacity(u.keys.len());
+            global.intern(&u.keys, &mut keys, &mut remap);
+            remap
         })
         .collect();
     pool.install(|| {
