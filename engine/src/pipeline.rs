@@ -19,6 +19,7 @@ use crate::kernels::arrow_edge::{NULL_DATE, date_days, f64_values, i64_values, s
 use crate::kernels::hash::{file_fingerprint, fingerprint};
 use crate::kernels::intern::KeyIndex;
 use crate::kernels::order_stats::OrderStats;
+use crate::kernels::prefetch::prefetch;
 use crate::kernels::unit_value::{Basis, SkipReason};
 use crate::price::{MeasureOptions, MeasureScratch, Note, UnitMeasures, measure_unit_with};
 use crate::report::{Finding, InputRecord, IssueExample, Sig, Summary};
@@ -811,6 +812,9 @@ impl Baselines {
     }
 }
 
+/// How many lines ahead the score pass prefetches a line's group.
+const PREFETCH_AHEAD: usize = 16;
+
 struct ScoreContext<'a> {
     detectors: &'a [Box<dyn Detector>],
     levels: &'a [GroupLevel],
@@ -836,6 +840,13 @@ impl<'a> ScoreContext<'a> {
             ..Default::default()
         };
         for (row, &gid) in u.gid.iter().enumerate() {
+            // The groups of the lines a few rows on: a table of megabytes, read in
+            // line order at random.
+            if let Some(&ahead) = u.gid.get(row + PREFETCH_AHEAD)
+                && let Some(g) = self.uv.main.for_group(ahead)
+            {
+                prefetch(&g.stats);
+            }
             let mut judged = false;
             let mut group_missing = false;
             let outside = gid != NO_GROUP

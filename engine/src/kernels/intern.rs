@@ -8,6 +8,7 @@
 use std::hash::{BuildHasher, BuildHasherDefault, Hash};
 
 use super::hash::FxHasher;
+use super::prefetch::prefetch;
 
 /// How many lines ahead a slot is prefetched.
 const AHEAD: usize = 16;
@@ -132,21 +133,6 @@ impl<K: Copy + Eq + Hash + Default> KeyIndex<K> {
 #[inline]
 fn mix(h: u64) -> u64 {
     (h ^ (h >> 31)).wrapping_mul(0x9E37_79B9_7F4A_7C15)
-}
-
-#[inline]
-#[allow(unsafe_code)]
-fn prefetch<T>(slot: &T) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-        // SAFETY: SSE is part of the x86_64 baseline, and a prefetch is a hint: it
-        // never faults and never changes memory. Benefit: see the module docs and the
-        // bench `kernels/intern/*`.
-        unsafe { _mm_prefetch::<_MM_HINT_T0>((slot as *const T).cast::<i8>()) };
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = slot;
 }
 
 #[cfg(test)]

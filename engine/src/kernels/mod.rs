@@ -11,5 +11,6 @@ pub mod fixed;
 pub mod hash;
 pub mod intern;
 pub mod order_stats;
+pub mod prefetch;
 pub mod rolling;
 pub mod unit_value;
