@@ -2,6 +2,7 @@
 //! -> baselines -> score (parallel per unit) -> read the flagged lines' details ->
 //! sort with a total order.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -16,6 +17,7 @@ use crate::config::Config;
 use crate::detect::{Detector, DetectorKind, Judgement, Measure};
 use crate::error::{Error, Result};
 use crate::kernels::arrow_edge::{NULL_DATE, date_days, f64_values, i64_values, strings};
+use crate::kernels::hash::FxHashMap;
 use crate::kernels::hash::{file_fingerprint, fingerprint};
 use crate::kernels::intern::KeyIndex;
 use crate::kernels::order_stats::OrderStats;
@@ -352,11 +354,15 @@ impl Engine {
         for d in &per_unit {
             pending.extend_from_slice(&d.pending);
         }
+        let texts = self
+            .pool
+            .install(|| SharedTexts::build(&pending, &levels, &self.watch));
         let build = FindingBuilder {
             per_unit: &per_unit,
             levels: &levels,
             watch: &self.watch,
             selection: &self.config.selection,
+            texts: &texts,
         };
         let mut findings: Vec<Finding> = self.pool.install(|| {
             pending.par_sort_unstable_by(|a, b| build.order(a, b));
@@ -501,7 +507,10 @@ impl Engine {
             let Some(base) = ctx.baselines(det.measure()) else {
                 continue;
             };
-            let Some(group) = base.main.for_group(gid) else {
+            let Some(index) = base.main.group_index(gid) else {
+                continue;
+            };
+            let Some(group) = base.main.groups.get(index as usize) else {
                 continue;
             };
             let local = flag
@@ -518,6 +527,7 @@ impl Engine {
                     flag: *flag,
                     key,
                     group,
+                    group_id: (det.measure(), index),
                     local,
                 },
             });
@@ -949,6 +959,8 @@ enum What<'a> {
         flag: Flag,
         key: FineKey,
         group: &'a GroupBaseline,
+        /// The group's measure and index in its [`MeasureBaseline`] (its shared texts).
+        group_id: (Measure, u32),
         local: Option<&'a GroupBaseline>,
     },
     Audit {
@@ -972,6 +984,101 @@ struct FindingBuilder<'a> {
     levels: &'a [GroupLevel],
     watch: &'a WatchIndex,
     selection: &'a crate::config::SelectionConfig,
+    texts: &'a SharedTexts,
+}
+
+/// The texts a fine key gives every finding of its lines.
+#[derive(Clone)]
+struct KeyTexts {
+    hs_code: String,
+    hs6: String,
+    origin: Option<String>,
+    unit: Option<String>,
+    watch_family: Option<String>,
+}
+
+impl KeyTexts {
+    fn new(k: FineKey, watch: &WatchIndex) -> KeyTexts {
+        KeyTexts {
+            hs_code: k.hs.to_text(),
+            hs6: k.hs.prefix(6).to_text(),
+            origin: (!k.origin.is_none()).then(|| k.origin.to_text()),
+            unit: (!k.unit.is_none()).then(|| k.unit.to_text()),
+            watch_family: watch.families_of(k.hs),
+        }
+    }
+}
+
+/// The texts a comparison group gives every finding judged against it.
+#[derive(Clone)]
+struct GroupTexts {
+    key: String,
+    level: String,
+    /// The explanation's account of the group: `the median 1.234 of 56 lines in
+    /// hs6=071080|origin=CN (level 1 of 3: hs6+origin)`.
+    account: String,
+}
+
+impl GroupTexts {
+    fn new(g: &GroupBaseline, levels: &[GroupLevel]) -> GroupTexts {
+        let level = &levels[g.level];
+        let key = level.key_text(g.key);
+        let name = level.name();
+        let account = format!(
+            "the median {} of {} lines in {} (level {} of {}: {})",
+            Sig(g.stats.median.exp()),
+            g.stats.count,
+            key,
+            g.level + 1,
+            levels.len(),
+            name,
+        );
+        GroupTexts {
+            key,
+            level: name,
+            account,
+        }
+    }
+}
+
+/// Texts shared by many findings (tens of thousands of groups for hundreds of
+/// thousands of findings), each written once, in parallel, before the findings.
+#[derive(Default)]
+struct SharedTexts {
+    keys: FxHashMap<FineKey, KeyTexts>,
+    groups: FxHashMap<(Measure, u32), GroupTexts>,
+}
+
+impl SharedTexts {
+    fn build(pending: &[Pending<'_>], levels: &[GroupLevel], watch: &WatchIndex) -> SharedTexts {
+        let mut keys: Vec<FineKey> = Vec::new();
+        let mut groups: Vec<((Measure, u32), &GroupBaseline)> = Vec::new();
+        for p in pending {
+            if let What::Flag {
+                key,
+                group,
+                group_id,
+                ..
+            } = p.what
+            {
+                keys.push(key);
+                groups.push((group_id, group));
+            }
+        }
+        keys.par_sort_unstable();
+        keys.dedup();
+        groups.par_sort_unstable_by_key(|g| g.0);
+        groups.dedup_by_key(|g| g.0);
+        let keys = keys
+            .into_par_iter()
+            .map(|k| (k, KeyTexts::new(k, watch)))
+            .collect();
+        let groups = groups
+            .into_par_iter()
+            .map(|(id, g)| (id, GroupTexts::new(g, levels)))
+            .collect();
+        SharedTexts { keys, groups }
+    }
 }
 
 impl FindingBuilder<'_> {
@@ -1018,17 +1125,30 @@ impl FindingBuilder<'_> {
                 flag,
                 key,
                 group,
+                group_id,
                 local,
-            } => make_finding(
-                kind,
-                &flag,
-                d,
-                key,
-                (group, local),
-                self.levels,
-                self.watch,
-                locator,
-            ),
+            } => {
+                // Every flagged key and group has its texts (built from the same list);
+                // written here only if that ever stops being so.
+                let kt = match self.texts.keys.get(&key) {
+                    Some(t) => Cow::Borrowed(t),
+                    None => Cow::Owned(KeyTexts::new(key, self.watch)),
+                };
+                let gt = match self.texts.groups.get(&group_id) {
+                    Some(t) => Cow::Borrowed(t),
+                    None => Cow::Owned(GroupTexts::new(group, self.levels)),
+                };
+                make_finding(
+                    kind,
+                    &flag,
+                    d,
+                    key,
+                    (group, local),
+                    (&kt, &gt),
+                    self.levels,
+                    locator,
+                )
+            }
             What::Audit { key, uv } => {
                 audit_finding(d, key, uv, self.selection, self.watch, locator)
             }
@@ -1067,11 +1187,10 @@ fn make_finding(
     d: &Detail,
     key: FineKey,
     (g, local): (&GroupBaseline, Option<&GroupBaseline>),
+    (kt, gt): (&KeyTexts, &GroupTexts),
     levels: &[GroupLevel],
-    watch: &WatchIndex,
     locator: (u32, u32),
 ) -> Finding {
-    let level = &levels[g.level];
     let st = &g.stats;
     let price = kind != DetectorKind::MassPerUnit;
     let measure = if price {
@@ -1099,23 +1218,16 @@ fn make_finding(
         median / observed
     };
     let side = if observed >= median { "above" } else { "below" };
-    let group_key = level.key_text(key);
-    let group_level = level.name();
     // One buffer, written in place: this runs once per finding.
     let mut explanation = String::with_capacity(160);
     let _ = write!(
         explanation,
-        "{} {} is {:.1}x {} the median {} of {} lines in {} (level {} of {}: {})",
+        "{} {} is {:.1}x {} {}",
         spaced(measure),
         Sig(observed),
         ratio,
         side,
-        Sig(median),
-        st.count,
-        group_key,
-        g.level + 1,
-        levels.len(),
-        group_level,
+        gt.account,
     );
     if let Some(l) = local {
         let _ = write!(
@@ -1135,10 +1247,10 @@ fn make_finding(
         date: d.date,
         office: d.office.clone(),
         importer_id: d.importer_id.clone(),
-        origin: (!key.origin.is_none()).then(|| key.origin.to_text()),
-        hs_code: key.hs.to_text(),
-        hs6: key.hs.prefix(6).to_text(),
-        unit: (!key.unit.is_none()).then(|| key.unit.to_text()),
+        origin: kt.origin.clone(),
+        hs_code: kt.hs_code.clone(),
+        hs6: kt.hs6.clone(),
+        unit: kt.unit.clone(),
         quantity: d.quantity,
         net_mass_kg: d.net_mass_kg,
         customs_value: d.customs_value,
@@ -1148,13 +1260,13 @@ fn make_finding(
         baseline_mad: Some(st.mad),
         baseline_q1: Some(st.q1.exp()),
         baseline_q3: Some(st.q3.exp()),
-        group_level,
-        group_key,
+        group_level: gt.level.clone(),
+        group_key: gt.key.clone(),
         group_size: st.count,
         score: flag.score,
         direction: flag.direction.name(),
         value_gap,
-        watch_family: watch.families_of(key.hs),
+        watch_family: kt.watch_family.clone(),
         series_key: None,
         period_start: None,
         period: None,

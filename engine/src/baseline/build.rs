@@ -33,8 +33,13 @@ impl MeasureBaseline {
     /// The baseline a line of fine group `gid` is compared with.
     #[inline]
     pub fn for_group(&self, gid: u32) -> Option<&GroupBaseline> {
-        let idx = (*self.resolved.get(gid as usize)?)?;
-        self.groups.get(idx as usize)
+        self.groups.get(self.group_index(gid)? as usize)
+    }
+
+    /// Index in `groups` of the baseline of fine group `gid`.
+    #[inline]
+    pub fn group_index(&self, gid: u32) -> Option<u32> {
+        *self.resolved.get(gid as usize)?
     }
 }
 
