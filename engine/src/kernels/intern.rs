@@ -13,13 +13,14 @@ use super::prefetch::prefetch;
 /// How many lines ahead a slot is prefetched.
 const AHEAD: usize = 16;
 
-/// Id of an empty slot.
-const EMPTY: u32 = u32::MAX;
-
+/// A slot holds a key only when its generation is the table's: clearing the table is
+/// a new generation, not a pass over megabytes of slots (the measure pass clears it
+/// for every scan unit). The generation fills what would be padding after the id.
 #[derive(Clone, Copy)]
 struct Slot<K> {
     key: K,
     id: u32,
+    generation: u32,
 }
 
 /// Open-addressing map from key to dense id (first-appearance order), linear probing,
@@ -29,6 +30,8 @@ pub struct KeyIndex<K> {
     /// `64 - log2(slots.len())`: a slot is the hash's top bits.
     shift: u32,
     len: usize,
+    /// Generation of the occupied slots; never 0, the generation of an unused slot.
+    generation: u32,
     hashes: Vec<u64>,
 }
 
@@ -38,6 +41,7 @@ impl<K> Default for KeyIndex<K> {
             slots: Vec::new(),
             shift: 64,
             len: 0,
+            generation: 1,
             hashes: Vec::new(),
         }
     }
@@ -46,9 +50,15 @@ impl<K> Default for KeyIndex<K> {
 impl<K: Copy + Eq + Hash + Default> KeyIndex<K> {
     /// Forget every key; the table keeps its capacity.
     pub fn clear(&mut self) {
-        if self.len > 0 {
-            self.slots.iter_mut().for_each(|s| s.id = EMPTY);
-            self.len = 0;
+        if self.len == 0 {
+            return;
+        }
+        self.len = 0;
+        self.generation = self.generation.wrapping_add(1);
+        if self.generation == 0 {
+            // Wrapped: slots of an old generation could pass for current ones.
+            self.slots.iter_mut().for_each(|s| s.generation = 0);
+            self.generation = 1;
         }
     }
 
@@ -79,16 +89,19 @@ impl<K: Copy + Eq + Hash + Default> KeyIndex<K> {
                 prefetch(&self.slots[(ahead >> self.shift) as usize]);
             }
             let mut at = self.find(key, h);
-            if self.slots[at].id == EMPTY && (self.len + 1) * 2 > self.slots.len() {
+            if self.slots[at].generation != self.generation && (self.len + 1) * 2 > self.slots.len()
+            {
                 // Grown to stay at most half full: probe again in the new table.
                 self.resize(self.slots.len() * 2);
                 at = self.find(key, h);
             }
+            let generation = self.generation;
             let slot = &mut self.slots[at];
-            if slot.id == EMPTY {
+            if slot.generation != generation {
                 *slot = Slot {
                     key,
                     id: self.len as u32,
+                    generation,
                 };
                 self.len += 1;
                 keys.push(key);
@@ -105,7 +118,7 @@ impl<K: Copy + Eq + Hash + Default> KeyIndex<K> {
         let mut at = (h >> self.shift) as usize;
         loop {
             let slot = &self.slots[at];
-            if slot.id == EMPTY || slot.key == key {
+            if slot.generation != self.generation || slot.key == key {
                 return at;
             }
             at = (at + 1) & mask;
@@ -114,14 +127,15 @@ impl<K: Copy + Eq + Hash + Default> KeyIndex<K> {
 
     /// Move every key into a table of `size` slots (a power of two).
     fn resize(&mut self, size: usize) {
-        let empty = Slot {
+        let unused = Slot {
             key: K::default(),
-            id: EMPTY,
+            id: 0,
+            generation: 0,
         };
-        let old = std::mem::replace(&mut self.slots, vec![empty; size]);
+        let old = std::mem::replace(&mut self.slots, vec![unused; size]);
         self.shift = 64 - size.trailing_zeros();
         let hasher = BuildHasherDefault::<FxHasher>::default();
-        for s in old.into_iter().filter(|s| s.id != EMPTY) {
+        for s in old.into_iter().filter(|s| s.generation == self.generation) {
             let at = self.find(s.key, mix(hasher.hash_one(s.key)));
             self.slots[at] = s;
         }
