@@ -369,7 +369,9 @@ impl Engine {
             pending.par_iter().map(|p| build.finding(p)).collect()
         });
         drop(pending);
-        drop(per_unit);
+        // Hundreds of thousands of small strings: freed on the workers.
+        self.pool
+            .install(|| per_unit.into_par_iter().for_each(drop));
         let (volume_findings, volume_summary) = match volume_out {
             Some(v) => (v.findings, Some(v.summary)),
             None => (Vec::new(), None),
@@ -620,15 +622,24 @@ impl Engine {
                     .insert(kind.name().to_string(), w);
             }
         }
+        // Counted per level index, then named: one name per level, not per group.
+        let mut groups = vec![0u64; levels.len()];
+        let mut lines: Vec<Option<u64>> = vec![None; levels.len()];
         for g in &uv_base.groups {
-            *s.groups_per_level
-                .entry(levels[g.level].name())
-                .or_default() += 1;
+            groups[g.level] += 1;
         }
         for (gid, r) in uv_base.resolved.iter().enumerate() {
             if let Some(gi) = r {
-                let level = levels[uv_base.groups[*gi as usize].level].name();
-                *s.lines_per_level.entry(level).or_default() += uv_base.fine_counts[gid];
+                let level = uv_base.groups[*gi as usize].level;
+                *lines[level].get_or_insert(0) += uv_base.fine_counts[gid];
+            }
+        }
+        for (l, level) in levels.iter().enumerate() {
+            if groups[l] > 0 {
+                *s.groups_per_level.entry(level.name()).or_default() += groups[l];
+            }
+            if let Some(n) = lines[l] {
+                *s.lines_per_level.entry(level.name()).or_default() += n;
             }
         }
         s.findings = findings.len() as u64;
@@ -640,24 +651,30 @@ impl Engine {
         lines.sort_unstable();
         lines.dedup();
         s.lines_flagged = lines.len() as u64;
+        // Counted under borrowed names, then copied once per name.
+        let mut by_detector: FxHashMap<&str, u64> = FxHashMap::default();
+        let mut by_family: FxHashMap<&str, u64> = FxHashMap::default();
+        let mut by_series: FxHashMap<&str, u64> = FxHashMap::default();
+        let mut by_level: FxHashMap<&str, u64> = FxHashMap::default();
         for f in findings {
-            *s.findings_by_detector
-                .entry(f.detector.to_string())
-                .or_default() += 1;
-            let fam = f.watch_family.clone().unwrap_or_else(|| "none".into());
-            for family in fam.split(';') {
-                *s.findings_by_watch_family
-                    .entry(family.to_string())
-                    .or_default() += 1;
+            *by_detector.entry(f.detector).or_default() += 1;
+            for family in f.watch_family.as_deref().unwrap_or("none").split(';') {
+                *by_family.entry(family).or_default() += 1;
             }
             match f.series_key {
-                Some(key) => *s.findings_by_series_key.entry(key.to_string()).or_default() += 1,
+                Some(key) => *by_series.entry(key).or_default() += 1,
                 None if f.detector == crate::select::RANDOM_AUDIT => {}
-                None => {
-                    *s.findings_by_level
-                        .entry(f.group_level.clone())
-                        .or_default() += 1
-                }
+                None => *by_level.entry(&f.group_level).or_default() += 1,
+            }
+        }
+        for (counts, into) in [
+            (by_detector, &mut s.findings_by_detector),
+            (by_family, &mut s.findings_by_watch_family),
+            (by_series, &mut s.findings_by_series_key),
+            (by_level, &mut s.findings_by_level),
+        ] {
+            for (name, n) in counts {
+                *into.entry(name.to_string()).or_default() += n;
             }
         }
         s
@@ -690,6 +707,8 @@ fn locate(plan: &ScanPlan, ui: usize, row: u64, column: &str) -> IssueExample {
 /// the thread count.
 fn merge_groups(units: &mut [UnitMeasures], pool: &rayon::ThreadPool) -> Vec<FineKey> {
     let mut global = KeyIndex::default();
+    // There are at least as many keys in all as in the unit with the most.
+    global.reserve(units.iter().map(|u| u.keys.len()).max().unwrap_or(0));
     let mut keys = Vec::new();
     let remaps: Vec<Vec<u32>> = units
         .iter()

@@ -259,8 +259,11 @@ fn level_stats(
         slices.push(head);
         rest = tail;
     }
+    // Groups come in first-appearance order, so the largest come first: without a cap
+    // on the pieces, one worker ends up alone on the first quarter of the groups.
     slices
         .into_par_iter()
+        .with_max_len(256)
         .map_init(Vec::new, |scratch, s| {
             order_stats(s, scratch).unwrap_or(OrderStats {
                 count: 0,

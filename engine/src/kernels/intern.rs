@@ -62,6 +62,14 @@ impl<K: Copy + Eq + Hash + Default> KeyIndex<K> {
         }
     }
 
+    /// Room for `n` keys in all without growing.
+    pub fn reserve(&mut self, n: usize) {
+        let size = n.saturating_mul(2).next_power_of_two().max(16);
+        if size > self.slots.len() {
+            self.resize(size);
+        }
+    }
+
     /// Keys interned so far.
     pub fn len(&self) -> usize {
         self.len
@@ -157,13 +165,15 @@ mod tests {
 
     proptest! {
         /// Ids are first-appearance order, the same as a naive map gives, across
-        /// batches and a clear.
+        /// batches, growth and a clear.
         #[test]
         fn ids_are_first_appearance_order(
             batches in prop::collection::vec(prop::collection::vec(0u64..300, 0..200), 1..6),
             clear_after in 0usize..6,
+            reserve in 0usize..500,
         ) {
             let mut index = KeyIndex::default();
+            index.reserve(reserve);
             let mut keys = Vec::new();
             let mut naive: HashMap<u64, u32> = HashMap::new();
             let mut naive_keys = Vec::new();
