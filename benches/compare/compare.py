@@ -5,15 +5,15 @@
 Entry point: run.sh (venv, release build), which calls this script. Steps:
 
 1. generate the data with `tradescan generate` when absent;
-2. read every file once (warm page cache);
+2. read every file once, of both sizes (warm page cache);
 3. time the decode floor with `tradescan-e2e --floor-only` (the parquet crate decoding
    only the columns the job needs), on 1 and T threads;
 4. `--repeat` rounds, each running, in its own child process: tradescan on T threads,
-   DuckDB on T threads, Polars on T threads, tradescan on 1 thread (round-robin, so
-   noise from other work on the machine spreads over all engines);
-5. optionally tradescan on T threads on `--rows2` lines (scaling);
-6. check that the flagged sets (declaration_id, line_no) are identical;
-7. print a Markdown report: timings, peak RSS, ratios, targets with pass/fail.
+   DuckDB on T threads, Polars on T threads, tradescan on 1 thread and, with `--rows2`,
+   tradescan on T threads on `--rows2` lines (round-robin, so noise from other work on
+   the machine spreads over all engines and both sizes);
+5. check that the flagged sets (declaration_id, line_no) are identical;
+6. print a Markdown report: timings, peak RSS, ratios, targets with pass/fail.
 
 Wall time is measured around each child process (start-up and imports included).
 Peak RSS is the child's maximum resident set size as reported by `/usr/bin/time -f %M`
@@ -397,6 +397,10 @@ def measure(a) -> Measured:
     ts1 = Engine("tradescan", 1, a.rows) if threads != 1 else None
     duck = Engine("DuckDB", threads, a.rows)
     pol = Engine("Polars", threads, a.rows)
+    scaled = None
+    if data2 is not None:
+        warm(parquet_files(data2))
+        scaled = Engine("tradescan", threads, a.rows2)
     versions = {}
     for k in range(a.repeat):
         ts.runs.append(run_tradescan(bins, data, outs / f"tradescan-t{threads}", threads))
@@ -408,18 +412,15 @@ def measure(a) -> Measured:
         if ts1 is not None:
             ts1.runs.append(run_tradescan(bins, data, outs / "tradescan-t1", 1))
             log(f"round {k + 1}: tradescan, 1 thread: {ts1.runs[-1].wall:.3f} s")
-    duck.name = f"DuckDB {versions['duckdb']}"
-    pol.name = f"Polars {versions['polars']}"
-
-    scaled = None
-    if data2 is not None:
-        warm(parquet_files(data2))
-        scaled = Engine("tradescan", threads, a.rows2)
-        for k in range(a.repeat):
+        if scaled is not None:
+            # In the same rounds as the base size, so that the ratio compares runs made
+            # under the same load.
             scaled.runs.append(
                 run_tradescan(bins, data2, outs / f"tradescan-t{threads}-rows2", threads)
             )
             log(f"round {k + 1}: tradescan on {a.rows2:,} lines: {scaled.runs[-1].wall:.3f} s")
+    duck.name = f"DuckDB {versions['duckdb']}"
+    pol.name = f"Polars {versions['polars']}"
 
     # The flagged sets, after every timed run (pyarrow is imported here).
     engines = [ts] + ([ts1] if ts1 else []) + [duck, pol]
