@@ -35,6 +35,15 @@ pub struct KeyIndex<K> {
     hashes: Vec<u64>,
 }
 
+impl<K> std::fmt::Debug for KeyIndex<K> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyIndex")
+            .field("len", &self.len)
+            .field("slots", &self.slots.len())
+            .finish()
+    }
+}
+
 impl<K> Default for KeyIndex<K> {
     fn default() -> Self {
         KeyIndex {

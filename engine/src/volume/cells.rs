@@ -19,6 +19,7 @@ use crate::kernels::arrow_edge::{NULL_DATE, map_strings_into};
 use crate::kernels::codes::{Code, HsCode};
 use crate::kernels::fixed::FixedSum;
 use crate::kernels::hash::FxHashMap;
+use crate::kernels::intern::KeyIndex;
 
 /// Symbol of an absent (null or empty) importer or office.
 pub const NO_SYMBOL: u32 = u32::MAX;
@@ -27,7 +28,7 @@ pub const NO_SYMBOL: u32 = u32::MAX;
 pub const SHARDS: usize = 64;
 
 /// A series cell key. `hs6` is the packed [`HsCode`] of the first 6 digits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct CellKey {
     /// HS6 ([`HsCode`] bits).
     pub hs6: u64,
@@ -237,7 +238,15 @@ pub enum InternError {
 /// One unit's cells, before the merge.
 #[derive(Debug, Default)]
 pub struct UnitCells {
-    cells: FxHashMap<CellKey, CellAgg>,
+    /// Cell ids of the unit's keys (taken from the thread's pool), the keys by id and
+    /// their sums by id.
+    index: KeyIndex<CellKey>,
+    keys: Vec<CellKey>,
+    aggs: Vec<CellAgg>,
+    /// A batch's lines: key, sums and (once interned) cell id.
+    batch_keys: Vec<CellKey>,
+    batch_aggs: Vec<CellAgg>,
+    batch_ids: Vec<u32>,
     /// The unit's cells by shard, once [`UnitCells::finish`] ran.
     shards: Vec<Vec<(CellKey, CellAgg)>>,
     importers: Symbols,
@@ -263,17 +272,19 @@ pub struct UnitCells {
 }
 
 impl UnitCells {
-    /// Cells for a unit of `rows` lines. The hash map comes from the thread's pool: a
-    /// unit's map is as large as the unit, and allocating a fresh one per unit costs
+    /// Cells for a unit of `rows` lines. The key index comes from the thread's pool: a
+    /// unit's index is as large as the unit, and allocating a fresh one per unit costs
     /// more in page faults than the aggregation itself.
     pub fn with_rows(rows: usize) -> UnitCells {
-        let mut cells = MAP_POOL
+        let mut index = INDEX_POOL
             .with(|pool| pool.borrow_mut().take())
             .unwrap_or_default();
-        cells.clear();
-        cells.reserve(rows / 2);
+        index.clear();
+        index.reserve(rows / 2);
         UnitCells {
-            cells,
+            index,
+            keys: Vec::with_capacity(rows / 2),
+            aggs: Vec::with_capacity(rows / 2),
             ..Default::default()
         }
     }
@@ -313,6 +324,8 @@ impl UnitCells {
             &mut self.off_buf,
         )
         .map_err(InternError::Office)?;
+        self.batch_keys.clear();
+        self.batch_aggs.clear();
         for i in 0..n {
             let day = c.dates[i];
             if day == NULL_DATE {
@@ -362,7 +375,9 @@ impl UnitCells {
                 office: self.off_buf[i],
                 period: period_id(opts.period, day),
             };
-            self.cells.entry(key).or_default().add(&CellAgg {
+            // Added to its cell below, once the batch's keys are interned.
+            self.batch_keys.push(key);
+            self.batch_aggs.push(CellAgg {
                 amount: FixedSum::of(amount),
                 value: FixedSum::of(value),
                 lines: 1,
@@ -390,6 +405,13 @@ impl UnitCells {
                 }
             }
         }
+        self.batch_ids.clear();
+        self.index
+            .intern(&self.batch_keys, &mut self.keys, &mut self.batch_ids);
+        self.aggs.resize(self.keys.len(), CellAgg::default());
+        for (&id, agg) in self.batch_ids.iter().zip(&self.batch_aggs) {
+            self.aggs[id as usize].add(agg);
+        }
         Ok(())
     }
 
@@ -397,17 +419,22 @@ impl UnitCells {
     /// thread's pool.
     pub fn finish(&mut self) {
         let mut sizes = [0usize; SHARDS];
-        for k in self.cells.keys() {
+        for k in &self.keys {
             sizes[shard_of(k.hs6)] += 1;
         }
         let mut shards: Vec<Vec<(CellKey, CellAgg)>> =
             sizes.iter().map(|&n| Vec::with_capacity(n)).collect();
-        for (k, a) in self.cells.drain() {
+        for (&k, &a) in self.keys.iter().zip(&self.aggs) {
             shards[shard_of(k.hs6)].push((k, a));
         }
-        let map = std::mem::take(&mut self.cells);
-        MAP_POOL.with(|pool| *pool.borrow_mut() = Some(map));
+        let index = std::mem::take(&mut self.index);
+        INDEX_POOL.with(|pool| *pool.borrow_mut() = Some(index));
         self.shards = shards;
+        self.keys = Vec::new();
+        self.aggs = Vec::new();
+        self.batch_keys = Vec::new();
+        self.batch_aggs = Vec::new();
+        self.batch_ids = Vec::new();
         self.importer_col = ColumnInterner::default();
         self.office_col = ColumnInterner::default();
         self.imp_buf = Vec::new();
@@ -458,8 +485,8 @@ impl UnitCells {
 }
 
 thread_local! {
-    /// One cell map per worker thread, reused from unit to unit.
-    static MAP_POOL: std::cell::RefCell<Option<FxHashMap<CellKey, CellAgg>>> =
+    /// One cell key index per worker thread, reused from unit to unit.
+    static INDEX_POOL: std::cell::RefCell<Option<KeyIndex<CellKey>>> =
         const { std::cell::RefCell::new(None) };
 }
 
