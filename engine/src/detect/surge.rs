@@ -434,7 +434,7 @@ impl Surge {
         line_stats.resize(x.len(), None);
         kernel.run(active_lines, start, |t, mut w| {
             if x[t] > 0.0 && w.count() >= min_nonzero {
-                line_stats[t] = w.stats();
+                line_stats[t] = w.spread_stats();
             }
         });
         let mut judged = 0u64;
@@ -453,7 +453,7 @@ impl Surge {
             }
             judged += 1;
             // Only an active period can be a surge.
-            let Some(w) = (x[t] > 0.0).then(|| w.stats()).flatten() else {
+            let Some(w) = (x[t] > 0.0).then(|| w.spread_stats()).flatten() else {
                 episodes.push(t, None, out);
                 return;
             };
@@ -521,7 +521,7 @@ impl Surge {
         scratch.kernel.run(x, start, |t, mut w| {
             // A steady window (median above 0) is active in more than half its periods.
             let steady = w.nonzero() * 2 > w.len() && w.nonzero() >= self.min_nonzero;
-            let Some(w) = (complete(t) && steady).then(|| w.stats()).flatten() else {
+            let Some(w) = (complete(t) && steady).then(|| w.spread_stats()).flatten() else {
                 episodes.push(t, None, out);
                 return;
             };

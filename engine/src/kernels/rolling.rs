@@ -51,7 +51,7 @@ impl WindowStats {
         sorted.clear();
         sorted.extend(values.iter().copied().filter(|v| !v.is_nan()));
         sorted.sort_unstable_by(f64::total_cmp);
-        stats_of_sorted(sorted, values.len(), dev)
+        stats_of_sorted(sorted, values.len(), dev, MeanAd::Always)
     }
 }
 
@@ -141,7 +141,14 @@ impl Window<'_> {
 
     /// The window's statistics; `None` when no value is present.
     pub fn stats(&mut self) -> Option<WindowStats> {
-        stats_of_sorted(self.sorted, self.len, self.dev)
+        stats_of_sorted(self.sorted, self.len, self.dev, MeanAd::Always)
+    }
+
+    /// [`Window::stats`] for the robust-spread rule, which reads the mean absolute
+    /// deviation only when the MAD is 0: the deviations are then merged only as far as
+    /// the MAD needs (half the window), and `mean_ad` is NaN when `mad > 0`.
+    pub fn spread_stats(&mut self) -> Option<WindowStats> {
+        stats_of_sorted(self.sorted, self.len, self.dev, MeanAd::AtZeroMad)
     }
 }
 
@@ -165,7 +172,12 @@ fn remove(sorted: &mut Vec<f64>, v: f64) {
 
 /// Statistics of the ascending values present in a window of `len` periods; `dev` is
 /// scratch for the sorted deviations.
-fn stats_of_sorted(sorted: &[f64], len: usize, dev: &mut Vec<f64>) -> Option<WindowStats> {
+fn stats_of_sorted(
+    sorted: &[f64],
+    len: usize,
+    dev: &mut Vec<f64>,
+    mean_ad: MeanAd,
+) -> Option<WindowStats> {
     let n = sorted.len();
     if n == 0 {
         return None;
@@ -173,31 +185,24 @@ fn stats_of_sorted(sorted: &[f64], len: usize, dev: &mut Vec<f64>) -> Option<Win
     let (lo, frac) = quantile_position(n, 0.5);
     let median = interpolate(sorted[lo], sorted[(lo + 1).min(n - 1)], frac);
     // Deviations of the values below the median grow leftwards, those at or above it
-    // grow rightwards: merge the two runs into one ascending sequence.
+    // grow rightwards: merge the two runs into one ascending sequence, as far as needed.
     let split = sorted.partition_point(|&v| v < median);
+    let mut merge = Deviations {
+        sorted,
+        median,
+        left: split,
+        right: split,
+    };
     dev.clear();
-    let (mut i, mut j) = (split, split);
-    while dev.len() < n {
-        let left = (i > 0).then(|| median - sorted[i - 1]);
-        let right = (j < n).then(|| sorted[j] - median);
-        match (left, right) {
-            (Some(l), Some(r)) if l.total_cmp(&r).is_le() => {
-                dev.push(l.abs());
-                i -= 1;
-            }
-            (Some(_), Some(r)) | (None, Some(r)) => {
-                dev.push(r.abs());
-                j += 1;
-            }
-            (Some(l), None) => {
-                dev.push(l.abs());
-                i -= 1;
-            }
-            (None, None) => break,
-        }
-    }
+    let all = mean_ad == MeanAd::Always;
+    merge.fill(dev, if all { n } else { (lo + 2).min(n) });
     let mad = interpolate(dev[lo], dev[(lo + 1).min(n - 1)], frac);
-    let mean_ad = pairwise_sum(dev) / n as f64;
+    let mean_ad = if all || !(mad > 0.0) {
+        merge.fill(dev, n);
+        pairwise_sum(dev) / n as f64
+    } else {
+        f64::NAN
+    };
     let neg = sorted.partition_point(|&v| v < 0.0);
     let nonzero = n - sorted[neg..].partition_point(|&v| v == 0.0);
     Some(WindowStats {
@@ -208,6 +213,50 @@ fn stats_of_sorted(sorted: &[f64], len: usize, dev: &mut Vec<f64>) -> Option<Win
         mad,
         mean_ad,
     })
+}
+
+/// When [`stats_of_sorted`] computes the mean absolute deviation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MeanAd {
+    Always,
+    /// Only when the MAD is 0 (NaN otherwise).
+    AtZeroMad,
+}
+
+/// The absolute deviations from the median of a sorted window, in ascending order: a
+/// merge of the values below the median (walked leftwards from `left`) and those at or
+/// above it (rightwards from `right`).
+struct Deviations<'a> {
+    sorted: &'a [f64],
+    median: f64,
+    left: usize,
+    right: usize,
+}
+
+impl Deviations<'_> {
+    /// Extend `dev` with the next deviations until it holds `upto` of them.
+    fn fill(&mut self, dev: &mut Vec<f64>, upto: usize) {
+        let (sorted, median, n) = (self.sorted, self.median, self.sorted.len());
+        while dev.len() < upto {
+            let left = (self.left > 0).then(|| median - sorted[self.left - 1]);
+            let right = (self.right < n).then(|| sorted[self.right] - median);
+            match (left, right) {
+                (Some(l), Some(r)) if l.total_cmp(&r).is_le() => {
+                    dev.push(l.abs());
+                    self.left -= 1;
+                }
+                (Some(_), Some(r)) | (None, Some(r)) => {
+                    dev.push(r.abs());
+                    self.right += 1;
+                }
+                (Some(l), None) => {
+                    dev.push(l.abs());
+                    self.left -= 1;
+                }
+                (None, None) => break,
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -249,7 +298,20 @@ mod tests {
         let mut k = TrailingWindow::new(window);
         let mut seen = Vec::new();
         k.run(x, from, |t, mut w| {
+            // The spread statistics are the full ones, but for the mean AD when the
+            // MAD is not 0.
+            let spread = w.spread_stats().map(|s| (s.mad > 0.0, s));
             let s = w.stats();
+            let want = s.map(|s| {
+                let mad_positive = s.mad > 0.0;
+                let mean_ad = if mad_positive { f64::NAN } else { s.mean_ad };
+                (mad_positive, WindowStats { mean_ad, ..s })
+            });
+            assert_eq!(
+                format!("{spread:?}"),
+                format!("{want:?}"),
+                "spread_stats at t={t}"
+            );
             if let Some(s) = s {
                 assert_eq!(
                     (w.count(), w.nonzero(), w.len()),
