@@ -197,7 +197,7 @@ fn stats_of_sorted(
     let all = mean_ad == MeanAd::Always;
     merge.fill(dev, if all { n } else { (lo + 2).min(n) });
     let mad = interpolate(dev[lo], dev[(lo + 1).min(n - 1)], frac);
-    let mean_ad = if all || !(mad > 0.0) {
+    let mean_ad = if all || mad <= 0.0 || mad.is_nan() {
         merge.fill(dev, n);
         pairwise_sum(dev) / n as f64
     } else {
