@@ -623,22 +623,22 @@ impl Engine {
             }
         }
         // Counted per level index, then named: one name per level, not per group.
-        let mut groups = vec![0u64; levels.len()];
-        let mut lines: Vec<Option<u64>> = vec![None; levels.len()];
+        let mut groups_at = vec![0u64; levels.len()];
+        let mut lines_at: Vec<Option<u64>> = vec![None; levels.len()];
         for g in &uv_base.groups {
-            groups[g.level] += 1;
+            groups_at[g.level] += 1;
         }
         for (gid, r) in uv_base.resolved.iter().enumerate() {
             if let Some(gi) = r {
                 let level = uv_base.groups[*gi as usize].level;
-                *lines[level].get_or_insert(0) += uv_base.fine_counts[gid];
+                *lines_at[level].get_or_insert(0) += uv_base.fine_counts[gid];
             }
         }
         for (l, level) in levels.iter().enumerate() {
-            if groups[l] > 0 {
-                *s.groups_per_level.entry(level.name()).or_default() += groups[l];
+            if groups_at[l] > 0 {
+                *s.groups_per_level.entry(level.name()).or_default() += groups_at[l];
             }
-            if let Some(n) = lines[l] {
+            if let Some(n) = lines_at[l] {
                 *s.lines_per_level.entry(level.name()).or_default() += n;
             }
         }

@@ -213,7 +213,7 @@ fn level_stats(
         (c != u32::MAX).then_some(c as usize)
     };
     // Values per lane and needed group, from the lanes' fine counts.
-    let lane_counts: Vec<Vec<usize>> = per_lane
+    let group_counts: Vec<Vec<usize>> = per_lane
         .iter()
         .map(|fine| {
             let mut n = vec![0usize; needed.len()];
@@ -233,7 +233,7 @@ fn level_stats(
         .collect();
     let mut rest: &mut [f64] = &mut values;
     for c in 0..needed.len() {
-        for (lane, counts) in pieces.iter_mut().zip(&lane_counts) {
+        for (lane, counts) in pieces.iter_mut().zip(&group_counts) {
             let (head, tail) = std::mem::take(&mut rest).split_at_mut(counts[c]);
             lane.push(head);
             rest = tail;
