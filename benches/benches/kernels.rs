@@ -274,33 +274,30 @@ fn bench_intern(c: &mut Criterion) {
     g.throughput(Throughput::Elements(2 * ROWS as u64));
     g.bench_function("intern/2x1m_lines_64k_keys/hashmap", |b| {
         let mut maps = vec![FxHashMap::default(); 2];
-        b.iter(|| {
-            let got: Vec<u64> = std::thread::scope(|s| {
-                let run: Vec<_> = maps
-                    .iter_mut()
-                    .zip(&halves)
-                    .map(|(m, h)| s.spawn(move || hashmap(black_box(h), m)))
-                    .collect();
-                run.into_iter().map(|t| t.join().unwrap()).collect()
-            });
-            assert_eq!(got, want);
-        });
+        b.iter(|| assert_eq!(on_workers(&halves, &mut maps, hashmap), want));
     });
     g.bench_function("intern/2x1m_lines_64k_keys/key_index", |b| {
         let mut indexes: Vec<KeyIndex<FineKey>> = vec![KeyIndex::default(), KeyIndex::default()];
-        b.iter(|| {
-            let got: Vec<u64> = std::thread::scope(|s| {
-                let run: Vec<_> = indexes
-                    .iter_mut()
-                    .zip(&halves)
-                    .map(|(x, h)| s.spawn(move || key_index(black_box(h), x)))
-                    .collect();
-                run.into_iter().map(|t| t.join().unwrap()).collect()
-            });
-            assert_eq!(got, want);
-        });
+        b.iter(|| assert_eq!(on_workers(&halves, &mut indexes, key_index), want));
     });
     g.finish();
+}
+
+/// `f(part, state)` for every part on its own thread, all at once; the results in order.
+fn on_workers<S: Send>(
+    parts: &[&[FineKey]],
+    states: &mut [S],
+    f: impl Fn(&[FineKey], &mut S) -> u64 + Sync,
+) -> Vec<u64> {
+    std::thread::scope(|s| {
+        let f = &f;
+        let run: Vec<_> = states
+            .iter_mut()
+            .zip(parts)
+            .map(|(state, &part)| s.spawn(move || f(black_box(part), state)))
+            .collect();
+        run.into_iter().map(|t| t.join().unwrap()).collect()
+    })
 }
 
 fn bench_baseline(c: &mut Criterion) {
