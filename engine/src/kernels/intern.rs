@@ -1,4 +1,5 @@
-//! Dense ids for keys, a batch at a time: the group-key lookup of the measure pass.
+//! Dense ids for keys, a batch at a time: the group keys of the measure pass (and their
+//! merge across units) and the volume series cells.
 //!
 //! A scan unit interns one key per line into a table of tens of thousands of keys: a
 //! table of megabytes, so a lookup one line at a time waits on a cache miss per line.
