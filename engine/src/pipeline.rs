@@ -1007,7 +1007,7 @@ struct FindingBuilder<'a> {
 }
 
 /// The texts a fine key gives every finding of its lines.
-#[derive(Clone)]
+#[derive(Clone, Default)]
 struct KeyTexts {
     hs_code: String,
     hs6: String,
@@ -1389,7 +1389,8 @@ fn audit_finding(
     watch: &WatchIndex,
     locator: (u32, u32),
 ) -> Finding {
-    let hs = key.map(|k| k.hs);
+    // No key (a line without a usable group key): empty codes, no family.
+    let kt = key.map(|k| KeyTexts::new(k, watch)).unwrap_or_default();
     Finding {
         detector: crate::select::RANDOM_AUDIT,
         detector_id: crate::select::RANDOM_AUDIT_ID,
@@ -1398,10 +1399,10 @@ fn audit_finding(
         date: d.date,
         office: d.office.clone(),
         importer_id: d.importer_id.clone(),
-        origin: key.and_then(|k| (!k.origin.is_none()).then(|| k.origin.to_text())),
-        hs_code: hs.map(|h| h.to_text()).unwrap_or_default(),
-        hs6: hs.map(|h| h.prefix(6).to_text()).unwrap_or_default(),
-        unit: key.and_then(|k| (!k.unit.is_none()).then(|| k.unit.to_text())),
+        origin: kt.origin,
+        hs_code: kt.hs_code,
+        hs6: kt.hs6,
+        unit: kt.unit,
         quantity: d.quantity,
         net_mass_kg: d.net_mass_kg,
         customs_value: d.customs_value,
@@ -1417,7 +1418,7 @@ fn audit_finding(
         score: 0.0,
         direction: "none",
         value_gap: None,
-        watch_family: hs.and_then(|h| watch.families_of(h)),
+        watch_family: kt.watch_family,
         series_key: None,
         period_start: None,
         period: None,

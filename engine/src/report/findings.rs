@@ -161,9 +161,6 @@ pub fn findings_schema() -> SchemaRef {
     ]))
 }
 
-/// Columns of the findings schema.
-const COLUMNS: usize = 32;
-
 /// Column `i` of the findings schema for the given findings, in order.
 fn findings_column(f: &[Finding], i: usize) -> ArrayRef {
     fn strs<'a>(it: impl Iterator<Item = Option<&'a str>>) -> ArrayRef {
@@ -214,8 +211,11 @@ fn findings_column(f: &[Finding], i: usize) -> ArrayRef {
 
 /// Findings as one Arrow record batch, in the given order.
 pub fn findings_batch(findings: &[Finding]) -> Result<RecordBatch> {
-    let columns: Vec<ArrayRef> = (0..COLUMNS).map(|i| findings_column(findings, i)).collect();
-    RecordBatch::try_new(findings_schema(), columns).map_err(|e| Error::Internal(e.to_string()))
+    let schema = findings_schema();
+    let columns: Vec<ArrayRef> = (0..schema.fields().len())
+        .map(|i| findings_column(findings, i))
+        .collect();
+    RecordBatch::try_new(schema, columns).map_err(|e| Error::Internal(e.to_string()))
 }
 
 /// Write findings in `format` to `w`.

@@ -89,12 +89,9 @@ pub fn read_unit(
         };
         let reader = reader
             .build()
-            .map_err(|e| corrupt(file, unit, done, &roots, e.to_string()))?;
-        let mut read: u64 = 0;
+            .map_err(|e| corrupt(file, unit.file, rg, &roots, e.to_string()))?;
         for batch in reader {
-            let batch =
-                batch.map_err(|e| corrupt(file, unit, done + read, &roots, e.to_string()))?;
-            read += batch.num_rows() as u64;
+            let batch = batch.map_err(|e| corrupt(file, unit.file, rg, &roots, e.to_string()))?;
             f(&BatchColumns { batch, index })?;
         }
         done += total;
@@ -141,38 +138,30 @@ fn selection(rows: &[u32], first: u64, total: u64) -> RowSelection {
     RowSelection::from(selectors)
 }
 
-/// Build a [`Error::CorruptData`] for a failure after `done` rows of the unit. Batches
-/// may straddle row groups, so each row group from the one holding row `done` on is
-/// decoded alone to find the failing one, then each column of it alone to blame one.
+/// Build a [`Error::CorruptData`] for a failure in row group `row_group` (each row group
+/// has its own reader, so the failing one is known): each column of it is decoded alone
+/// to blame one.
 fn corrupt(
     file: &InputFile,
-    unit: &ScanUnit,
-    done: u64,
+    unit_file: usize,
+    row_group: usize,
     roots: &[usize],
     message: String,
 ) -> Error {
-    let fails = |rg: usize, cols: &[usize]| {
+    let fails = |col: usize| {
         let single = ScanUnit {
-            file: unit.file,
-            row_groups: vec![rg],
-            rows: file.row_group_rows(rg),
+            file: unit_file,
+            row_groups: vec![row_group],
+            rows: file.row_group_rows(row_group),
         };
-        builder(file, cols, &single, 8192)
+        builder(file, &[col], &single, 8192)
             .and_then(|b| b.build().map_err(|e| Error::Internal(e.to_string())))
             .map(|reader| reader.into_iter().any(|b| b.is_err()))
             .unwrap_or(true)
     };
-    let (start, _) = unit.locate(file, done);
-    let row_group = unit
-        .row_groups
-        .iter()
-        .copied()
-        .skip_while(|&rg| rg != start)
-        .find(|&rg| fails(rg, roots))
-        .unwrap_or(start);
     let column = roots
         .iter()
-        .find(|&&root| fails(row_group, &[root]))
+        .find(|&&root| fails(root))
         .map(|&root| file.metadata.schema().field(root).name().clone());
     Error::CorruptData {
         path: file.path.clone(),

@@ -415,7 +415,7 @@ impl UnitCells {
         Ok(())
     }
 
-    /// Done with the unit: move the cells into shards and give the map back to the
+    /// Done with the unit: move the cells into shards and give the key index back to the
     /// thread's pool.
     pub fn finish(&mut self) {
         let mut sizes = [0usize; SHARDS];
