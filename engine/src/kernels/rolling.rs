@@ -3,11 +3,12 @@
 //! clipped at the start; the current period is excluded).
 //!
 //! The window is kept sorted: each step inserts one value and removes one (binary
-//! search and a shift, O(window)), the median is read off the middle, and the absolute
-//! deviations come out sorted by merging the two halves of the window (left half
-//! reversed), so the MAD is read off their middle and the mean absolute deviation is
-//! summed in ascending order. A series of `n` periods costs O(n * window), with no
-//! allocation after the first call.
+//! search and a shift, O(window)), and the median is read off the middle. The absolute
+//! deviations of the two halves of the window (left half reversed) are two ascending
+//! runs: the MAD is selected from them by binary search (O(log window)), and the mean
+//! absolute deviation, where asked for, merges them and sums in ascending order. A
+//! series of `n` periods costs O(n * window) for the shifts, with no allocation after
+//! the first call.
 //!
 //! Medians follow the same definition as [`super::order_stats`] (DuckDB's
 //! `quantile_cont(x, 0.5)`), so a trailing median can be re-checked in SQL.
@@ -185,7 +186,8 @@ fn stats_of_sorted(
     let (lo, frac) = quantile_position(n, 0.5);
     let median = interpolate(sorted[lo], sorted[(lo + 1).min(n - 1)], frac);
     // Deviations of the values below the median grow leftwards, those at or above it
-    // grow rightwards: merge the two runs into one ascending sequence, as far as needed.
+    // grow rightwards: two ascending runs. The MAD is read off their merge by binary
+    // search (O(log n)); the mean absolute deviation, needed less often, merges them.
     let split = sorted.partition_point(|&v| v < median);
     let mut merge = Deviations {
         sorted,
@@ -194,10 +196,15 @@ fn stats_of_sorted(
         right: split,
     };
     dev.clear();
-    let all = mean_ad == MeanAd::Always;
-    merge.fill(dev, if all { n } else { (lo + 2).min(n) });
-    let mad = interpolate(dev[lo], dev[(lo + 1).min(n - 1)], frac);
-    let mean_ad = if all || mad <= 0.0 || mad.is_nan() {
+    let mad = if sorted[0].is_finite() && sorted[n - 1].is_finite() {
+        let (at, next) = merge.select(lo, frac != 0.0);
+        interpolate(at, next, frac)
+    } else {
+        // Infinite values make NaN deviations, which break the runs' order: merge.
+        merge.fill(dev, (lo + 2).min(n));
+        interpolate(dev[lo], dev[(lo + 1).min(n - 1)], frac)
+    };
+    let mean_ad = if mean_ad == MeanAd::Always || mad <= 0.0 || mad.is_nan() {
         merge.fill(dev, n);
         pairwise_sum(dev) / n as f64
     } else {
@@ -234,6 +241,51 @@ struct Deviations<'a> {
 }
 
 impl Deviations<'_> {
+    /// Deviation `left - 1 - i` below the median (the `i`-th of the left run).
+    fn below(&self, i: usize) -> f64 {
+        self.median - self.sorted[self.left - 1 - i]
+    }
+
+    /// Deviation `right + j` at or above the median (the `j`-th of the right run).
+    fn above(&self, j: usize) -> f64 {
+        self.sorted[self.right + j] - self.median
+    }
+
+    /// The `k`-th deviation in ascending order and, when `with_next`, the one after it
+    /// (the `k`-th again at the end), as [`Deviations::fill`] would place them, without
+    /// merging: a binary search for how many of the first `k + 1` come from the left
+    /// run. The runs must be ascending (no NaN deviation), and nothing taken yet.
+    fn select(&self, k: usize, with_next: bool) -> (f64, f64) {
+        let (na, nb) = (self.left, self.sorted.len() - self.right);
+        let m = k + 1;
+        // Taking `i` from the left is too few when the left's next one comes before the
+        // right's last one taken (ties go left first, as in the merge).
+        let too_few = |i: usize| i < na && m - i > 0 && self.below(i) <= self.above(m - i - 1);
+        let (mut lo, mut hi) = (m.saturating_sub(nb), m.min(na));
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if too_few(mid) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        let (i, j) = (lo, m - lo);
+        let at = match (i, j) {
+            (0, _) => self.above(j - 1),
+            (_, 0) => self.below(i - 1),
+            _ => self.below(i - 1).max(self.above(j - 1)),
+        };
+        let next = match (i < na, j < nb) {
+            _ if !with_next => at,
+            (true, true) => self.below(i).min(self.above(j)),
+            (true, false) => self.below(i),
+            (false, true) => self.above(j),
+            (false, false) => at,
+        };
+        (at.abs(), next.abs())
+    }
+
     /// Extend `dev` with the next deviations until it holds `upto` of them.
     fn fill(&mut self, dev: &mut Vec<f64>, upto: usize) {
         let (sorted, median, n) = (self.sorted, self.median, self.sorted.len());
@@ -372,6 +424,38 @@ mod tests {
     }
 
     proptest! {
+        /// The MAD's binary-search selection places every deviation where the merge
+        /// does: signed zeros, ties, negative values and deviations that overflow.
+        #[test]
+        fn selection_matches_the_merge(
+            mut x in prop::collection::vec(
+                prop_oneof![
+                    2 => Just(0.0),
+                    2 => Just(-0.0),
+                    3 => (-3i32..4).prop_map(f64::from),
+                    1 => Just(f64::MAX),
+                    1 => Just(-f64::MAX),
+                    4 => -1e6f64..1e6,
+                ],
+                1..80,
+            ),
+        ) {
+            x.sort_by(f64::total_cmp);
+            let n = x.len();
+            let (lo, frac) = quantile_position(n, 0.5);
+            let median = interpolate(x[lo], x[(lo + 1).min(n - 1)], frac);
+            let split = x.partition_point(|&v| v < median);
+            let runs = || Deviations { sorted: &x, median, left: split, right: split };
+            let mut merged = Vec::new();
+            runs().fill(&mut merged, n);
+            for k in 0..n {
+                let (at, next) = runs().select(k, true);
+                let want = (merged[k], merged[(k + 1).min(n - 1)]);
+                prop_assert_eq!((at.to_bits(), next.to_bits()), (want.0.to_bits(), want.1.to_bits()), "k={}", k);
+                prop_assert_eq!(runs().select(k, false).0.to_bits(), at.to_bits());
+            }
+        }
+
         #[test]
         fn matches_naive_reference(
             x in prop::collection::vec(
