@@ -260,7 +260,10 @@ pub struct SurgeScratch {
     kernel: TrailingWindow,
     ln: Vec<f64>,
     active_lines: Vec<f64>,
-    line_stats: Vec<Option<WindowStats>>,
+    /// Scratch of the line-count windows, which are computed only where a surge is
+    /// possible.
+    sorted: Vec<f64>,
+    dev: Vec<f64>,
 }
 
 impl SurgeScratch {
@@ -418,7 +421,8 @@ impl Surge {
             kernel,
             ln,
             active_lines,
-            line_stats,
+            sorted,
+            dev,
         } = scratch;
         ln.clear();
         ln.extend(x.iter().map(|&v| if v > 0.0 { v.ln() } else { f64::NAN }));
@@ -428,15 +432,7 @@ impl Surge {
                 .zip(lines)
                 .map(|(&v, &n)| if v > 0.0 { n } else { f64::NAN }),
         );
-        // Line-count windows, only where a surge can be judged.
-        let min_nonzero = self.min_nonzero;
-        line_stats.clear();
-        line_stats.resize(x.len(), None);
-        kernel.run(active_lines, start, |t, mut w| {
-            if x[t] > 0.0 && w.count() >= min_nonzero {
-                line_stats[t] = w.spread_stats();
-            }
-        });
+        let (min_nonzero, window) = (self.min_nonzero, self.window);
         let mut judged = 0u64;
         let mut open = false;
         let mut episodes = Episodes::default();
@@ -458,17 +454,25 @@ impl Surge {
                 return;
             };
             let w = &w;
-            let wn = line_stats[t];
-            let flag = (x[t] > 0.0)
-                .then(|| self.surge(ln[t], w, active_lines[t], wn.as_ref(), prior))
-                .flatten()
+            // The line counts' window over the same periods (as many active ones as
+            // the amounts' window), sorted only once the amount makes a surge possible:
+            // most periods are turned down by `min_ratio` first.
+            let mut wn = None;
+            let mut lines_window = || {
+                *wn.get_or_insert_with(|| {
+                    let values = &active_lines[t.saturating_sub(window)..t];
+                    WindowStats::of_with(values, sorted, dev)
+                })
+            };
+            let flag = self
+                .surge(ln[t], w, active_lines[t], &mut lines_window, prior)
                 .and_then(|score| {
                     let seasonal = self.seasonal_window(ln, t).map(|sw| {
                         if sw.count == 0 {
                             Some(score)
                         } else {
-                            let swn = self.seasonal_window(active_lines, t);
-                            self.surge(ln[t], &sw, active_lines[t], swn.as_ref(), prior)
+                            let swn = || self.seasonal_window(active_lines, t);
+                            self.surge(ln[t], &sw, active_lines[t], swn, prior)
                                 .map(|s| s.min(score))
                         }
                     });
@@ -489,7 +493,7 @@ impl Surge {
                     window: *w,
                     scale: FlagScale::LnActive,
                     episode: 1,
-                    lines_median: wn.map_or(f64::NAN, |s| s.median),
+                    lines_median: lines_window().map_or(f64::NAN, |s| s.median),
                 });
             open |= t == start && flag.is_some();
             episodes.push(t, flag, out);
@@ -575,7 +579,7 @@ impl Surge {
         y: f64,
         w: &WindowStats,
         n: f64,
-        wn: Option<&WindowStats>,
+        lines_window: impl FnOnce() -> Option<WindowStats>,
         prior: Prior,
     ) -> Option<f64> {
         let scale = self
@@ -586,9 +590,9 @@ impl Surge {
         }
         let z = (y - w.median) / scale;
         // Line counts: the Poisson standard deviation is the floor of their spread.
-        let z_lines = wn.map_or(f64::NEG_INFINITY, |wn| {
+        let z_lines = lines_window().map_or(f64::NEG_INFINITY, |wn| {
             let scale = self
-                .shrink(Self::scale(wn, 0.0), wn.count, prior.lines)
+                .shrink(Self::scale(&wn, 0.0), wn.count, prior.lines)
                 .max(wn.median.sqrt().max(1.0));
             (n - wn.median) / scale
         });
@@ -794,6 +798,42 @@ mod tests {
         let (_, c) = run(&s, &x);
         assert!(c.periods_not_judged[NotJudged::AllZeroHistory as usize] > 0);
         assert!(c.periods_not_judged[NotJudged::SparseHistory as usize] > 0);
+    }
+
+    #[test]
+    fn a_surge_in_line_counts_flags_an_amount_within_its_spread() {
+        // Amounts swing 16-fold (ln MAD ln 4): 3.5 times the median is no amount surge
+        // (z = ln 3.5 / (1.4826 ln 4) = 0.61). One line a week, then 40 lines: the line
+        // count's spread is its Poisson floor (1), z = 39.
+        let mut x: Vec<f64> = (0..40).map(|i| [25.0, 100.0, 400.0][i % 3]).collect();
+        let mut lines = vec![1.0; 40];
+        (x[30], lines[30]) = (350.0, 40.0);
+        (x[35], lines[35]) = (200.0, 40.0); // ratio 2 < min_ratio 3: not judged a surge
+        let s = weekly();
+        let (mut out, mut counts) = (Vec::new(), SurgeCounts::default());
+        let series = Series {
+            amounts: &x,
+            lines: &lines,
+            prior: Prior::default(),
+            from: 0,
+        };
+        s.judge_series(
+            &series,
+            |_| true,
+            &mut SurgeScratch::new(&s),
+            &mut counts,
+            &mut out,
+        );
+        assert_eq!(out.len(), 1, "{out:?}");
+        let f = out[0];
+        assert_eq!(
+            (f.t, f.direction, f.lines_median),
+            (30, Direction::High, 1.0)
+        );
+        assert!((f.score - 39.0).abs() < 1e-9, "{}", f.score);
+        // The same amounts with one line every week: nothing.
+        let (flags, _) = run(&s, &x);
+        assert!(flags.is_empty(), "{flags:?}");
     }
 
     #[test]
