@@ -101,9 +101,10 @@ impl TrailingWindow {
                     dev: &mut self.dev,
                 },
             );
-            insert(&mut self.sorted, x[t]);
             if t + 1 > self.window {
-                remove(&mut self.sorted, x[t - self.window]);
+                slide(&mut self.sorted, x[t - self.window], x[t]);
+            } else {
+                insert(&mut self.sorted, x[t]);
             }
         }
     }
@@ -159,6 +160,29 @@ fn insert(sorted: &mut Vec<f64>, v: f64) {
     }
     let at = sorted.partition_point(|&s| s.total_cmp(&v).is_lt());
     sorted.insert(at, v);
+}
+
+/// Remove `old` (present unless NaN) and insert `new`, shifting only the values between
+/// their places.
+fn slide(sorted: &mut Vec<f64>, old: f64, new: f64) {
+    if old.is_nan() || new.is_nan() {
+        remove(sorted, old);
+        insert(sorted, new);
+        return;
+    }
+    let from = sorted.partition_point(|&s| s.total_cmp(&old).is_lt());
+    if !sorted.get(from).is_some_and(|s| s.total_cmp(&old).is_eq()) {
+        insert(sorted, new);
+        return;
+    }
+    let to = sorted.partition_point(|&s| s.total_cmp(&new).is_lt());
+    if to > from {
+        sorted.copy_within(from + 1..to, from);
+        sorted[to - 1] = new;
+    } else {
+        sorted.copy_within(to..from, to + 1);
+        sorted[to] = new;
+    }
 }
 
 fn remove(sorted: &mut Vec<f64>, v: f64) {
