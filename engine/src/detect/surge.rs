@@ -520,6 +520,9 @@ impl Surge {
         counts: &mut SurgeCounts,
         out: &mut Vec<SeriesFlag>,
     ) -> bool {
+        if !self.has_steady_window(x, start) {
+            return false;
+        }
         let mut open = false;
         let mut episodes = Episodes::default();
         scratch.kernel.run(x, start, |t, mut w| {
@@ -558,6 +561,30 @@ impl Surge {
         });
         episodes.close(out);
         open
+    }
+
+    /// Whether any window the drop walk from `start` sees is steady, by a sliding count
+    /// of non-zero periods: most sparse series have none, and their walk (a sorted
+    /// window of mostly zeros) is skipped.
+    fn has_steady_window(&self, x: &[f64], start: usize) -> bool {
+        let nonzero = |v: f64| usize::from(v != 0.0 && !v.is_nan());
+        let from = start.max(1);
+        if from >= x.len() {
+            return false;
+        }
+        let first = from.saturating_sub(self.window);
+        let mut count: usize = x[first..from].iter().map(|&v| nonzero(v)).sum();
+        for t in from..x.len() {
+            let len = t.min(self.window);
+            if count * 2 > len && count >= self.min_nonzero {
+                return true;
+            }
+            count += nonzero(x[t]);
+            if t + 1 > self.window {
+                count -= nonzero(x[t - self.window]);
+            }
+        }
+        false
     }
 
     /// The spread of a window, with the mean-AD rule at MAD = 0 and a floor.
@@ -742,6 +769,24 @@ mod tests {
                 at
             };
             prop_assert_eq!(walk(from), walk(0).into_iter().filter(|f| f.0 >= from).collect::<Vec<_>>());
+        }
+    }
+
+    proptest! {
+        /// The sliding count finds a steady window exactly where the drop walk's sorted
+        /// windows see one.
+        #[test]
+        fn steady_window_check_agrees_with_the_walk(
+            x in prop::collection::vec(prop_oneof![3 => Just(0.0), 1 => Just(f64::NAN), 3 => 1.0f64..9.0], 0..90),
+            start in 0usize..40,
+            window in 1usize..30,
+        ) {
+            let s = Surge::new(&SurgeConfig { window: Some(window), ..SurgeConfig::default() }, PeriodKind::Week);
+            let mut any = false;
+            TrailingWindow::new(s.window).run(&x, start, |_, w| {
+                any |= w.nonzero() * 2 > w.len() && w.nonzero() >= s.min_nonzero;
+            });
+            prop_assert_eq!(s.has_steady_window(&x, start), any);
         }
     }
 
