@@ -527,7 +527,7 @@ impl Surge {
         let mut episodes = Episodes::default();
         scratch.kernel.run(x, start, |t, mut w| {
             // A steady window (median above 0) is active in more than half its periods.
-            let steady = w.nonzero() * 2 > w.len() && w.nonzero() >= self.min_nonzero;
+            let steady = self.steady(w.nonzero(), w.len());
             let Some(w) = (complete(t) && steady).then(|| w.spread_stats()).flatten() else {
                 episodes.push(t, None, out);
                 return;
@@ -563,6 +563,11 @@ impl Surge {
         open
     }
 
+    /// Whether a window of `len` periods with `nonzero` non-zero ones is steady.
+    fn steady(&self, nonzero: usize, len: usize) -> bool {
+        nonzero * 2 > len && nonzero >= self.min_nonzero
+    }
+
     /// Whether any window the drop walk from `start` sees is steady, by a sliding count
     /// of non-zero periods: most sparse series have none, and their walk (a sorted
     /// window of mostly zeros) is skipped.
@@ -575,8 +580,7 @@ impl Surge {
         let first = from.saturating_sub(self.window);
         let mut count: usize = x[first..from].iter().map(|&v| nonzero(v)).sum();
         for t in from..x.len() {
-            let len = t.min(self.window);
-            if count * 2 > len && count >= self.min_nonzero {
+            if self.steady(count, t.min(self.window)) {
                 return true;
             }
             count += nonzero(x[t]);

@@ -210,7 +210,7 @@ fn stats_of_sorted(
     let (lo, frac) = quantile_position(n, 0.5);
     let median = interpolate(sorted[lo], sorted[(lo + 1).min(n - 1)], frac);
     // Deviations of the values below the median grow leftwards, those at or above it
-    // grow rightwards: two ascending runs. The MAD is read off their merge by binary
+    // grow rightwards: two ascending runs. The MAD is selected from them by binary
     // search (O(log n)); the mean absolute deviation, needed less often, merges them.
     let split = sorted.partition_point(|&v| v < median);
     let mut merge = Deviations {
@@ -283,8 +283,9 @@ impl Deviations<'_> {
         let (na, nb) = (self.left, self.sorted.len() - self.right);
         let m = k + 1;
         // Taking `i` from the left is too few when the left's next one comes before the
-        // right's last one taken (ties go left first, as in the merge).
-        let too_few = |i: usize| i < na && m - i > 0 && self.below(i) <= self.above(m - i - 1);
+        // right's last one taken (ties go left first, as in the merge). Within the
+        // search, `i < na` and `0 <= m - i - 1 < nb`.
+        let too_few = |i: usize| self.below(i) <= self.above(m - i - 1);
         let (mut lo, mut hi) = (m.saturating_sub(nb), m.min(na));
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
