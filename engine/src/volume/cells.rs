@@ -281,10 +281,14 @@ impl UnitCells {
             .unwrap_or_default();
         index.clear();
         index.reserve(rows / 2);
+        // A unit has at most one cell per line, and in customs data most lines are a
+        // cell of their own (an importer rarely brings an HS6 twice in a week from the
+        // same origin through the same office): room for all, so that the vectors never
+        // grow by copying. Pages never written cost no memory.
         UnitCells {
             index,
-            keys: Vec::with_capacity(rows / 2),
-            aggs: Vec::with_capacity(rows / 2),
+            keys: Vec::with_capacity(rows),
+            aggs: Vec::with_capacity(rows),
             ..Default::default()
         }
     }
