@@ -364,18 +364,21 @@ impl Engine {
             selection: &self.config.selection,
             texts: &texts,
         };
-        let mut findings: Vec<Finding> = self.pool.install(|| {
+        let (volume_findings, volume_summary) = match volume_out {
+            Some(v) => (v.findings, Some(v.summary)),
+            None => (Vec::new(), None),
+        };
+        // Room for the volume findings too: findings are large, and growing the vector
+        // would copy them all.
+        let mut findings: Vec<Finding> = Vec::with_capacity(pending.len() + volume_findings.len());
+        self.pool.install(|| {
             pending.par_sort_unstable_by(|a, b| build.order(a, b));
-            pending.par_iter().map(|p| build.finding(p)).collect()
+            findings.par_extend(pending.par_iter().map(|p| build.finding(p)));
         });
         drop(pending);
         // Hundreds of thousands of small strings: freed on the workers.
         self.pool
             .install(|| per_unit.into_par_iter().for_each(drop));
-        let (volume_findings, volume_summary) = match volume_out {
-            Some(v) => (v.findings, Some(v.summary)),
-            None => (Vec::new(), None),
-        };
         if !volume_findings.is_empty() {
             findings.extend(volume_findings);
             findings.par_sort_unstable_by(Finding::output_order);
