@@ -260,8 +260,8 @@ pub struct SurgeScratch {
     kernel: TrailingWindow,
     ln: Vec<f64>,
     active_lines: Vec<f64>,
-    /// Scratch of the line-count windows, which are computed only where a surge is
-    /// possible.
+    /// Scratch of the windows sorted whole: line counts where a surge is possible, and
+    /// a series' spreads over its whole range.
     sorted: Vec<f64>,
     dev: Vec<f64>,
 }
@@ -643,7 +643,7 @@ impl Surge {
 
     /// The spreads of one series' active periods over its whole range (ln amounts and
     /// line counts), for pooling into a [`Prior`]; `None` for a series with fewer than
-    /// `min_nonzero` active periods. `buf` is scratch.
+    /// `min_nonzero` active periods.
     pub fn series_spread(
         &self,
         x: &[f64],
@@ -652,8 +652,8 @@ impl Surge {
     ) -> Option<(f64, f64)> {
         let SurgeScratch {
             ln: buf,
-            active_lines: sorted,
-            kernel,
+            sorted,
+            dev,
             ..
         } = scratch;
         buf.clear();
@@ -661,7 +661,6 @@ impl Surge {
         if buf.len() < self.min_nonzero {
             return None;
         }
-        let dev = kernel.scratch();
         let ln = Self::scale(&WindowStats::of_with(buf, sorted, dev)?, 0.0);
         buf.clear();
         buf.extend(

@@ -74,11 +74,6 @@ impl TrailingWindow {
         }
     }
 
-    /// A scratch buffer the kernel owns between runs (for callers' ad-hoc windows).
-    pub fn scratch(&mut self) -> &mut Vec<f64> {
-        &mut self.dev
-    }
-
     /// Call `f(t, window)` for every `t` in `from..x.len()` with `from >= 1`, where
     /// `window` is `x[t.saturating_sub(window)..t]`. Periods before `from` only feed the
     /// window. Counts are O(log window); [`Window::stats`] costs O(window), so callers
@@ -147,8 +142,8 @@ impl Window<'_> {
     }
 
     /// [`Window::stats`] for the robust-spread rule, which reads the mean absolute
-    /// deviation only when the MAD is 0: the deviations are then merged only as far as
-    /// the MAD needs (half the window), and `mean_ad` is NaN when `mad > 0`.
+    /// deviation only when the MAD is 0: the deviations are merged (for the mean AD)
+    /// only then, and `mean_ad` is NaN when `mad > 0`.
     pub fn spread_stats(&mut self) -> Option<WindowStats> {
         stats_of_sorted(self.sorted, self.len, self.dev, MeanAd::AtZeroMad)
     }
