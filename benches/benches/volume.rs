@@ -17,13 +17,14 @@ use std::time::Duration;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use tradescan::detect::{
-    Direction, Prior, Series, SeriesFlag, Surge, SurgeConfig, SurgeCounts, SurgeScratch,
+    Direction, Series, SeriesFlag, Surge, SurgeConfig, SurgeCounts, SurgeScratch,
 };
 use tradescan::kernels::rolling::{TrailingWindow, WindowStats};
-use tradescan::volume::PeriodKind;
-use tradescan::volume::VolumeMeasure;
-use tradescan::volume::cells::{CellOptions, MergedCells, UnitCells, merge};
-use tradescan::volume::panel::Panel;
+use tradescan::series::PeriodKind;
+use tradescan::series::VolumeMeasure;
+use tradescan::series::cells::{CellOptions, MergedCells, UnitCells, merge};
+use tradescan::series::entries::Prior;
+use tradescan::series::panel::Panel;
 use tradescan_benches::fixtures::{self, CellLines, LineBatch, Rand, UNIT_ROWS, VolumeSeries};
 
 #[global_allocator]

@@ -19,7 +19,7 @@ use tradescan::baseline::{FineKey, NO_GROUP};
 use tradescan::kernels::arrow_edge::NULL_DATE;
 use tradescan::kernels::codes::{Code, HsCode};
 use tradescan::kernels::unit_value::Basis;
-use tradescan::volume::cells::LineColumns;
+use tradescan::series::cells::LineColumns;
 
 /// Seed of every bench fixture.
 pub const SEED: u64 = 0x7ade_5ca9;

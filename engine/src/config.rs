@@ -43,8 +43,9 @@ use serde::{Deserialize, Serialize};
 use crate::baseline::GroupLevel;
 use crate::detect::{DetectorConfigs, DetectorKind};
 use crate::error::{Error, Result};
+pub use crate::kernels::unit_value::Denominator;
 use crate::schema::{CANONICAL_COLUMNS, ColumnMapping};
-use crate::volume::{VolumeConfig, VolumeMeasure};
+use crate::series::{PeriodKind, SeriesKind, VolumeMeasure};
 
 /// The whole run configuration. Every field has a documented default.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -131,20 +132,6 @@ pub struct WatchConfig {
     pub only: Vec<String>,
 }
 
-/// Which denominator a unit value uses.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
-#[serde(rename_all = "kebab-case")]
-pub enum Denominator {
-    /// Per line by its unit: value per kg when the unit is a mass unit (or absent),
-    /// value per supplementary unit otherwise.
-    #[default]
-    Auto,
-    /// Always customs value / quantity, whatever the unit.
-    Quantity,
-    /// Always customs value / net mass in kg.
-    NetMass,
-}
-
 /// Options of the price-anomaly pass.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -179,6 +166,80 @@ impl Default for PriceConfig {
                 .map(|d| d.name().to_string())
                 .collect(),
         }
+    }
+}
+
+/// `[volume]`: what the series measure and how they are cut.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct VolumeConfig {
+    /// `week` (ISO weeks, Monday first) or `month`.
+    pub period: PeriodKind,
+    /// What the surge detector and the thresholds measure.
+    pub measure: VolumeMeasure,
+    /// Series keys, from `hs6+importer`, `hs6+origin`, `hs6+office`, `hs6`.
+    pub keys: Vec<String>,
+    /// Volume detectors to run, by name.
+    pub detectors: Vec<String>,
+    /// Acceptance dates a series can hold (`[first, last]`, `YYYY-MM-DD`); a line dated
+    /// outside is counted (`volume.lines_skipped.date_out_of_range`) and left out of
+    /// the series, so that one mistyped year cannot stretch every series over
+    /// centuries. Price detectors do not read the date and still judge the line.
+    pub plausible_dates: [String; 2],
+}
+
+impl Default for VolumeConfig {
+    fn default() -> Self {
+        VolumeConfig {
+            period: PeriodKind::Week,
+            measure: VolumeMeasure::Quantity,
+            keys: SeriesKind::ALL
+                .iter()
+                .map(|k| k.name().to_string())
+                .collect(),
+            detectors: DetectorKind::ALL
+                .iter()
+                .filter(|d| d.is_volume())
+                .map(|d| d.name().to_string())
+                .collect(),
+            plausible_dates: ["1990-01-01".into(), "2099-12-31".into()],
+        }
+    }
+}
+
+impl VolumeConfig {
+    /// [`VolumeConfig::plausible_dates`] as days since 1970-01-01.
+    pub fn plausible_days(&self) -> Result<(i32, i32)> {
+        let day = |s: &str| {
+            crate::kernels::dates::parse_ymd(s).ok_or_else(|| {
+                Error::config(format!(
+                    "volume.plausible_dates: `{s}` is not a date (YYYY-MM-DD)"
+                ))
+            })
+        };
+        let (first, last) = (
+            day(&self.plausible_dates[0])?,
+            day(&self.plausible_dates[1])?,
+        );
+        if first > last {
+            return Err(Error::config(
+                "volume.plausible_dates: the first date is after the last",
+            ));
+        }
+        Ok((first, last))
+    }
+
+    /// The parsed series keys, in [`SeriesKind::ALL`] order, without duplicates.
+    pub fn series_kinds(&self) -> Result<Vec<SeriesKind>> {
+        let mut kinds = Vec::new();
+        for name in &self.keys {
+            let kind = SeriesKind::parse(name)?;
+            if !kinds.contains(&kind) {
+                kinds.push(kind);
+            }
+        }
+        kinds.sort();
+        Ok(kinds)
     }
 }
 
@@ -350,13 +411,4 @@ fn kinds_of(section: &str, names: &[String], volume: bool) -> Result<Vec<Detecto
     }
     kinds.sort();
     Ok(kinds)
-}
-
-/// Where a run writes and how (set by the CLI, not by the config file).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OutputOptions {
-    /// Output folder; created if missing.
-    pub dir: PathBuf,
-    /// Findings file format.
-    pub format: crate::report::Format,
 }

@@ -3,16 +3,20 @@
 //! A parallel engine that scans customs declaration lines stored as Parquet partitions
 //! and finds price anomalies (lines whose unit value is far from what comparable trade
 //! declares) and volume anomalies (surges and drops of quantity per HS6 and importer,
-//! origin or office; first-time importers of watched goods; split shipments). Every finding explains itself: detector, comparison group and fallback
-//! level, group size, baseline, observed value, score and value gap.
+//! origin or office; first-time importers of watched goods; split shipments). Every
+//! finding explains itself: detector, comparison group and fallback level, group size,
+//! baseline, observed value, score and value gap.
 //!
 //! Main types:
 //! - [`Config`]: the TOML run configuration, including the column mapping that lets the
 //!   engine read any administration's export ([`schema`]).
-//! - [`Engine`]: owns the thread pool; [`Engine::scan`] runs a scan and returns
-//!   [`ScanOutput`] (sorted [`report::Finding`]s and a [`report::Summary`]).
+//! - [`Engine`]: owns the resolved [`settings`] and the thread pool; [`Engine::scan`]
+//!   calls the stages of [`run`] in order and returns [`ScanOutput`] (sorted
+//!   [`report::Finding`]s and a [`report::Summary`]); [`Engine::fit`] builds a stored
+//!   baseline ([`store`]).
 //! - [`detect`]: the detectors (one per file) and their registry.
-//! - [`volume`]: the series panels the volume detectors judge.
+//! - [`baseline`] and [`series`]: the group statistics the price detectors judge lines
+//!   against, and the volume series the volume detectors judge.
 //! - [`Error`]: one error type, split by who is at fault.
 //! - [`eval`]: scores a scan's findings against ground-truth labels (precision and
 //!   recall at inspection rates, AUC-PR, recall per anomaly type, series matches).
@@ -32,25 +36,26 @@
 //! # Ok(()) }
 //! ```
 
+// Modules in dependency order: each uses only those above it.
 pub mod baseline;
 pub mod config;
 pub mod detect;
+pub mod engine;
 pub mod error;
 pub mod eval;
 pub mod inspect;
 pub mod kernels;
-mod output;
-mod pipeline;
-pub mod price;
 pub mod report;
+pub mod run;
 pub mod scan;
 pub mod schema;
-pub mod select;
+pub mod series;
+pub mod settings;
 pub mod store;
-pub mod volume;
 pub mod watch;
 
-pub use config::{Config, OutputOptions};
+pub use config::Config;
+pub use engine::Engine;
 pub use error::{Blame, Error, Result};
-pub use output::write_scan_output;
-pub use pipeline::{Engine, NoProgress, Progress, ScanOutput};
+pub use report::{OutputOptions, ScanOutput, write_scan_output};
+pub use run::{NoProgress, Progress};

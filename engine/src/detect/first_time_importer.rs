@@ -28,112 +28,94 @@
 //! fell before the start of the data (use a longer history, or a stored baseline), and
 //! HS6 codes in a family that are mostly harmless (the lists are over-inclusive).
 
-use serde::{Deserialize, Serialize};
-
-use crate::error::{Error, Result};
+use super::DetectorKind;
+use super::novelty::{FirstSeen, Novelty, novelty_finding};
+use super::series::SeriesContext;
 use crate::kernels::order_stats::OrderStats;
-use crate::volume::PeriodKind;
+use crate::report::{Finding, VolumeSummary};
+use crate::series::SeriesKind;
+use crate::series::entries::PanelView;
 
-use super::MAD_TO_SIGMA;
-
-/// The flag level novelty scores start from.
-pub const NOVELTY_BASE_SCORE: f64 = 3.5;
-
-/// Parameters of `first-time-importer` and `new-origin`
-/// (`[detectors.first-time-importer]`, `[detectors.new-origin]`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct NoveltyConfig {
-    /// Watch families whose goods are followed.
-    pub families: Vec<String>,
-    /// Periods from the start of the data before a first appearance counts.
-    pub burn_in: Option<usize>,
-    /// Smallest amount (volume measure) in the first period worth reporting.
-    pub min_amount: f64,
-    /// Smallest ratio of that amount to the median of the HS6's non-zero cells of the
-    /// same key kind (the typical importer-period, or origin-period, amount).
-    pub min_ratio: f64,
-}
-
-impl Default for NoveltyConfig {
-    fn default() -> Self {
-        NoveltyConfig {
-            families: ["ied_precursors", "salw_ammunition", "dual_use"]
-                .map(String::from)
-                .to_vec(),
-            burn_in: None,
-            min_amount: 0.0,
-            min_ratio: 1.0,
-        }
+/// Note every importer's first period in a panel of `hs6+importer` series; the
+/// first appearances are resolved across HS6 codes by [`first_time_findings`].
+pub fn collect_first_seen(
+    nov: &Novelty,
+    p: &PanelView<'_>,
+    typical: Option<OrderStats>,
+    seen: &mut Vec<FirstSeen>,
+) {
+    for (s, &key) in p.index.keys.iter().enumerate() {
+        let first = p.entries[p.index.offsets[s]];
+        seen.push(FirstSeen {
+            importer: key as u32,
+            hs6: p.hs6,
+            families: nov.families & p.mask,
+            period: first.1 as usize,
+            agg: first.2,
+            typical,
+        });
     }
 }
 
-impl NoveltyConfig {
-    /// Check the parameters.
-    pub fn validate(&self, name: &str) -> Result<()> {
-        if !(self.min_amount.is_finite() && self.min_amount >= 0.0) {
-            return Err(Error::config(format!(
-                "detectors.{name}.min_amount must be 0 or more"
-            )));
+/// Resolve first appearances per (importer, family) across HS6 codes, and report
+/// those after the burn-in that pass the amount rule.
+pub fn first_time_findings(
+    mut seen: Vec<FirstSeen>,
+    nov: &Novelty,
+    ctx: &SeriesContext<'_>,
+    findings: &mut Vec<Finding>,
+    summary: &mut VolumeSummary,
+) {
+    seen.sort_by_key(|a| (a.importer, a.period, a.hs6));
+    let name = DetectorKind::FirstTimeImporter.name();
+    let mut at = 0;
+    while at < seen.len() {
+        let importer = seen[at].importer;
+        let end = at + seen[at..].partition_point(|s| s.importer == importer);
+        // Sorted by period: the first entry carrying a family bit is its first period.
+        let mut first = [usize::MAX; 64];
+        for s in &seen[at..end] {
+            for (bit, slot) in first.iter_mut().enumerate() {
+                if s.families & (1 << bit) != 0 && *slot == usize::MAX {
+                    *slot = s.period;
+                }
+            }
         }
-        if !(self.min_ratio.is_finite() && self.min_ratio >= 0.0) {
-            return Err(Error::config(format!(
-                "detectors.{name}.min_ratio must be 0 or more"
-            )));
+        for s in &seen[at..end] {
+            let is_first =
+                (0..64).any(|bit| s.families & (1 << bit) != 0 && first[bit] == s.period);
+            if !is_first {
+                continue;
+            }
+            match nov.withheld(s) {
+                Some(true) => {
+                    *summary
+                        .first_appearances_in_burn_in
+                        .entry(name.into())
+                        .or_default() += 1
+                }
+                Some(false) => {
+                    *summary
+                        .first_appearances_below_min_amount
+                        .entry(name.into())
+                        .or_default() += 1
+                }
+                None => findings.push(novelty_finding(
+                    ctx,
+                    DetectorKind::FirstTimeImporter,
+                    SeriesKind::Importer,
+                    s,
+                    u64::from(importer),
+                    |out, families| {
+                        format!(
+                            "first line of importer {} in a watched family ({families}): hs6 {}",
+                            out.importer_id.as_deref().unwrap_or(""),
+                            out.hs6
+                        )
+                    },
+                )),
+            }
         }
-        Ok(())
-    }
-
-    /// The burn-in for a period kind (13 weeks or 3 months unless set).
-    pub fn burn_in(&self, period: PeriodKind) -> usize {
-        self.burn_in.unwrap_or(match period {
-            PeriodKind::Week => 13,
-            PeriodKind::Month => 3,
-        })
-    }
-}
-
-/// Whether a first appearance of `amount` passes the amount thresholds, given the
-/// ln-amount statistics of the HS6's cells of the same kind.
-pub fn novelty_passes(c: &NoveltyConfig, amount: f64, typical: Option<&OrderStats>) -> bool {
-    amount >= c.min_amount && typical.is_none_or(|t| amount >= c.min_ratio * t.median.exp())
-}
-
-/// Score of a first appearance with amount `amount`, against the ln amounts of the
-/// HS6's other cells of the same key kind (`None`: no such cells).
-pub fn novelty_score(amount: f64, typical: Option<&OrderStats>) -> f64 {
-    let Some(t) = typical else {
-        return NOVELTY_BASE_SCORE;
-    };
-    let scale = if t.mad > 0.0 {
-        MAD_TO_SIGMA * t.mad
-    } else {
-        1.253_314 * t.mean_ad
-    };
-    let z = if scale > 0.0 && amount > 0.0 {
-        (amount.ln() - t.median) / scale
-    } else {
-        0.0
-    };
-    NOVELTY_BASE_SCORE + z.max(0.0)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::kernels::order_stats::order_stats;
-
-    #[test]
-    fn large_first_purchases_rank_higher() {
-        let mut ln: Vec<f64> = [10.0f64, 12.0, 9.0, 11.0, 10.0]
-            .iter()
-            .map(|v| v.ln())
-            .collect();
-        let stats = order_stats(&mut ln, &mut Vec::new());
-        let small = novelty_score(5.0, stats.as_ref());
-        let large = novelty_score(500.0, stats.as_ref());
-        assert_eq!(small, NOVELTY_BASE_SCORE);
-        assert!(large > small + 5.0);
-        assert_eq!(novelty_score(500.0, None), NOVELTY_BASE_SCORE);
+        at = end;
     }
 }

@@ -25,7 +25,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Detector, DetectorKind, Judgement, MadZero, Measure, robust_z};
+use super::scale::robust_z;
+use super::{Detector, DetectorKind, Judgement, MadZero, Measure};
 use crate::baseline::GroupLevel;
 use crate::kernels::order_stats::OrderStats;
 

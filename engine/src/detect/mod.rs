@@ -1,37 +1,53 @@
-//! Price detectors: one per file, a small trait, a closed registry enum.
+//! The detectors: one per file (the surge detector, the largest, in a folder), a small
+//! trait for price detectors, and the registry ([`DetectorKind`]).
 //!
-//! | id | name | measure | fires when |
+//! | id | name | judges | fires when |
 //! |---|---|---|---|
-//! | `P01` | `robust-z` | ln unit value | `|x - median| / (1.4826 * MAD)` > threshold (3.5) |
-//! | `P02` | `iqr-fence` | ln unit value | x outside `[Q1 - k*IQR, Q3 + k*IQR]` (k = 3) |
-//! | `P03` | `mass-per-unit` | ln kg per supplementary unit | robust z of kg per unit > threshold (3.5), national-code groups only |
-//!
-//! | `V01` | `surge` | amount per series and period | robust z against the trailing window > threshold (3.5) and ratio to its median >= 3 (or <= 1/3 for drops) |
+//! | `P01` | `robust-z` | ln unit value of a line vs its comparison group | `|x - median| / (1.4826 * MAD)` > threshold (3.5) |
+//! | `P02` | `iqr-fence` | ln unit value of a line vs its comparison group | x outside `[Q1 - k*IQR, Q3 + k*IQR]` (k = 3) |
+//! | `P03` | `mass-per-unit` | ln kg per supplementary unit vs its group | robust z > threshold (3.5), national-code groups only |
+//! | `V01` | `surge` | amount per series and period vs its trailing window | robust z of the ln amount or the line count > threshold (5) and ratio to the median >= 3 (drops: <= 1/3) |
 //! | `V02` | `first-time-importer` | importer x watch family | first line of the importer in the family, after the burn-in |
 //! | `V03` | `new-origin` | watched HS6 x origin | first line of the origin for the HS6, after the burn-in |
 //! | `V04` | `split-shipment` | lines just under a configured threshold | at least 3 such lines of one importer and HS6 in a day, adding up to the threshold |
 //!
 //! Price detectors (`P..`) implement [`Detector`] and judge one line against its
-//! comparison group; volume detectors (`V..`) judge series built by [`crate::volume`].
-//! Every detector's score is in the same unit, an estimate of standard deviations (of
-//! the group's ln values, or of the series' recent history), so findings of different
-//! detectors rank on one scale.
+//! comparison group ([`price`] fills their findings); volume detectors (`V..`) judge the
+//! series of a panel ([`series`] is what their findings share). Every detector's score
+//! is in the same unit, an estimate of standard deviations ([`scale`]), so findings of
+//! different detectors rank on one scale.
+//!
+//! **Adding a detector**: its file here (user docs, parameters, rule, finding), a line
+//! in each `match` of [`DetectorKind`], its config under [`DetectorConfigs`], and, for a
+//! volume detector, its call in the volume stage (`run/volume.rs`).
 
 mod first_time_importer;
 mod iqr_fence;
 mod mass_per_unit;
-pub mod new_origin;
+mod new_origin;
+mod novelty;
+pub mod price;
 mod robust_z;
+pub mod scale;
+pub mod series;
 mod split_shipment;
 mod surge;
 
-pub use first_time_importer::{NOVELTY_BASE_SCORE, NoveltyConfig, novelty_passes, novelty_score};
+pub use first_time_importer::{collect_first_seen, first_time_findings};
 pub use iqr_fence::{IqrFence, IqrFenceConfig};
 pub use mass_per_unit::{MassPerUnit, MassPerUnitConfig};
+pub use new_origin::judge_panel as judge_new_origin;
+pub use novelty::{
+    FirstSeen, NOVELTY_BASE_SCORE, Novelty, NoveltyConfig, novelty_passes, novelty_score,
+};
 pub use robust_z::{MadZero, RobustZ, RobustZConfig};
-pub use split_shipment::{SplitShipmentConfig, SplitWindow, ThresholdSpec, split_score};
+pub use scale::{IQR_TO_SIGMA, MAD_TO_SIGMA, MEAN_AD_TO_SIGMA, robust_sigma};
+pub use split_shipment::{
+    SplitShipment, SplitShipmentConfig, SplitWindow, ThresholdSpec, split_score,
+};
 pub use surge::{
-    FlagScale, NotJudged, Prior, Series, SeriesFlag, Surge, SurgeConfig, SurgeCounts, SurgeScratch,
+    FlagScale, NotJudged, Series, SeriesFlag, Surge, SurgeConfig, SurgeCounts, SurgeScratch,
+    SurgeWork, panel_context,
 };
 
 use serde::{Deserialize, Serialize};
@@ -39,13 +55,6 @@ use serde::{Deserialize, Serialize};
 use crate::baseline::GroupLevel;
 use crate::error::{Error, Result};
 use crate::kernels::order_stats::OrderStats;
-
-/// Scale factor that makes the MAD a consistent estimator of the standard deviation
-/// of a normal distribution.
-pub const MAD_TO_SIGMA: f64 = 1.4826;
-/// Scale factor that makes the IQR a consistent estimator of the standard deviation
-/// of a normal distribution.
-pub const IQR_TO_SIGMA: f64 = 1.349;
 
 /// Which per-line measure (and therefore which baseline) a detector judges.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -284,28 +293,5 @@ fn positive(name: &str, v: f64) -> Result<()> {
         Err(Error::config(format!(
             "{name} must be a positive number, got {v}"
         )))
-    }
-}
-
-/// Robust z of `x` against a median and a spread, under a MAD = 0 policy: shared by
-/// the detectors that score in robust standard deviations.
-pub(crate) fn robust_z(x: f64, stats: &OrderStats, threshold: f64, mad_zero: MadZero) -> Judgement {
-    let scale = if stats.mad > 0.0 {
-        MAD_TO_SIGMA * stats.mad
-    } else {
-        match mad_zero {
-            // Iglewicz & Hoaglin: with MAD = 0, use 1.253314 * mean absolute deviation.
-            MadZero::MeanAd if stats.mean_ad > 0.0 => 1.253_314 * stats.mean_ad,
-            _ => return Judgement::NoSpread,
-        }
-    };
-    let z = (x - stats.median) / scale;
-    if z.abs() > threshold && z.is_finite() {
-        Judgement::Flag {
-            score: z.abs(),
-            direction: Direction::of(x, stats.median),
-        }
-    } else {
-        Judgement::Pass
     }
 }

@@ -23,7 +23,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Detector, DetectorKind, Judgement, Measure, robust_z};
+use super::scale::robust_z;
+use super::{Detector, DetectorKind, Judgement, Measure};
 use crate::kernels::order_stats::OrderStats;
 
 /// What to do when a group's MAD is 0.

@@ -26,11 +26,15 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::DetectorKind;
+use super::novelty::NOVELTY_BASE_SCORE;
+use super::series::SeriesContext;
 use crate::error::{Error, Result};
 use crate::kernels::codes::HsCode;
-use crate::volume::cells::SplitThreshold;
-
-use super::first_time_importer::NOVELTY_BASE_SCORE;
+use crate::kernels::dates::format_ymd;
+use crate::report::{Finding, sig};
+use crate::series::cells::{CellAgg, SplitLine, SplitThreshold};
+use crate::series::{PeriodKind, SeriesKind, period_id, period_start};
 
 /// One configured threshold.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -134,4 +138,106 @@ impl SplitShipmentConfig {
 /// Score of a split group of `lines` candidates.
 pub fn split_score(lines: usize, min_lines: usize) -> f64 {
     NOVELTY_BASE_SCORE * lines as f64 / min_lines.max(1) as f64
+}
+
+/// The split-shipment detector with its thresholds parsed.
+#[derive(Debug, Clone)]
+pub struct SplitShipment {
+    /// Thresholds by HS prefix (empty: nothing is judged).
+    pub thresholds: Vec<SplitThreshold>,
+    /// How far under a threshold a line may be and still count.
+    pub band: f64,
+    min_lines: usize,
+    window: SplitWindow,
+}
+
+impl SplitShipment {
+    /// Resolve the configured parameters.
+    pub fn resolve(c: &SplitShipmentConfig) -> Result<SplitShipment> {
+        Ok(SplitShipment {
+            thresholds: c.parsed()?,
+            band: c.band,
+            min_lines: c.min_lines,
+            window: c.window,
+        })
+    }
+
+    /// Group the candidate lines (the measure pass picks them) by importer, HS6,
+    /// threshold and window, and report the groups that add up. With `restrict` (the
+    /// `--watch` mask), only HS6 codes in those families.
+    pub fn findings(
+        &self,
+        lines: &[SplitLine],
+        ctx: &SeriesContext<'_>,
+        restrict: u64,
+        findings: &mut Vec<Finding>,
+    ) {
+        let window = |day: i32| match self.window {
+            SplitWindow::Day => day,
+            SplitWindow::Week => period_start(PeriodKind::Week, period_id(PeriodKind::Week, day)),
+        };
+        let mut sorted: Vec<(u32, u64, u16, i32, f64)> = lines
+            .iter()
+            .map(|l| (l.importer, l.hs6, l.threshold, window(l.day), l.amount))
+            .collect();
+        sorted.sort_by_key(|a| (a.0, a.1, a.2, a.3));
+        let mut at = 0;
+        while at < sorted.len() {
+            let key = (sorted[at].0, sorted[at].1, sorted[at].2, sorted[at].3);
+            let end = at + sorted[at..].partition_point(|l| (l.0, l.1, l.2, l.3) == key);
+            let group = &sorted[at..end];
+            at = end;
+            if restrict != 0 && ctx.watch.mask_of(HsCode(key.1)) & restrict == 0 {
+                continue;
+            }
+            let threshold = self.thresholds[key.2 as usize].amount;
+            let total: f64 = group.iter().map(|l| l.4).sum();
+            if group.len() < self.min_lines || total < threshold {
+                continue;
+            }
+            findings.push(self.finding(ctx, key.0, key.1, key.3, group.len(), total, threshold));
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn finding(
+        &self,
+        ctx: &SeriesContext<'_>,
+        importer: u32,
+        hs6: u64,
+        start: i32,
+        lines: usize,
+        total: f64,
+        threshold: f64,
+    ) -> Finding {
+        let period = self.window.name();
+        let agg = CellAgg::default();
+        let mut out = ctx.base(
+            DetectorKind::SplitShipment,
+            hs6,
+            SeriesKind::Importer,
+            u64::from(importer),
+            start,
+            period,
+            total,
+            &agg,
+            String::new(),
+        );
+        out.customs_value = None;
+        out.baseline_median = threshold;
+        out.group_size = lines as u64;
+        out.score = split_score(lines, self.min_lines);
+        out.explanation = format!(
+            "importer {} declared {lines} lines of hs6 {} in the {period} of {}, each within \
+             {:.0}% under the threshold {} and together {} ({:.1}x the threshold)",
+            out.importer_id.as_deref().unwrap_or(""),
+            out.hs6,
+            format_ymd(start),
+            self.band * 100.0,
+            sig(threshold),
+            sig(total),
+            total / threshold
+        );
+        out
+    }
 }

@@ -13,7 +13,21 @@
 //! denominator, a missing or non-positive customs value, or a result that is not finite
 //! yields NaN and a [`SkipReason`]: never an infinity that could leak into a score.
 
-use crate::config::Denominator;
+use serde::{Deserialize, Serialize};
+
+/// Which denominator a unit value uses.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Denominator {
+    /// Per line by its unit: value per kg when the unit is a mass unit (or absent),
+    /// value per supplementary unit otherwise.
+    #[default]
+    Auto,
+    /// Always customs value / quantity, whatever the unit.
+    Quantity,
+    /// Always customs value / net mass in kg.
+    NetMass,
+}
 
 /// Why a line has no unit value (and is therefore not price-scored).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -111,9 +111,9 @@ pub struct Summary {
     pub findings_by_level: BTreeMap<String, u64>,
     /// The volume pass: series, guards, periods (absent when no volume detector ran).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub volume: Option<crate::volume::VolumeSummary>,
+    pub volume: Option<VolumeSummary>,
     /// The inspection budget applied (`--budget`), if any.
-    pub budget: Option<crate::select::BudgetRecord>,
+    pub budget: Option<BudgetRecord>,
     /// Findings per volume series key (`hs6_importer`, ...).
     pub findings_by_series_key: BTreeMap<String, u64>,
     /// The resolved configuration (TOML).
@@ -122,4 +122,75 @@ pub struct Summary {
     pub execution: Execution,
     /// Wall time per stage, milliseconds.
     pub timings_ms: BTreeMap<String, u64>,
+}
+
+/// The volume part of the run record (`manifest.json`, key `volume`).
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct VolumeSummary {
+    /// `week` or `month`.
+    pub period: String,
+    /// The amount measure.
+    pub measure: String,
+    /// Volume detectors run.
+    pub detectors: Vec<String>,
+    /// First day of the first period.
+    pub first_period: Option<String>,
+    /// First day of the last period.
+    pub last_period: Option<String>,
+    /// Periods in the data range (every series has this many).
+    pub periods: u64,
+    /// Whether the data starts after the first period's first day.
+    pub partial_first_period: bool,
+    /// Whether the data ends before the last period's last day (drops are not judged
+    /// there).
+    pub partial_last_period: bool,
+    /// Lines placed in a series.
+    pub lines_used: u64,
+    /// Lines that could not be placed in a series, by reason.
+    pub lines_skipped: BTreeMap<String, u64>,
+    /// Lines placed with a missing or negative amount (counted as 0).
+    pub lines_without_measure: u64,
+    /// Non-empty (HS6, importer, origin, office, period) cells.
+    pub cells: u64,
+    /// Series per key kind.
+    pub series: BTreeMap<String, u64>,
+    /// Panels (one per HS6 and key kind) stored dense.
+    pub dense_panels: u64,
+    /// Panels stored sparse.
+    pub sparse_panels: u64,
+    /// `surge`: series with at least one judged period.
+    pub series_judged: u64,
+    /// `surge`: series with no judged period, by reason.
+    pub series_not_judged: BTreeMap<String, u64>,
+    /// `surge`: periods judged.
+    pub periods_judged: u64,
+    /// `surge`: periods not judged, by guard.
+    pub periods_not_judged: BTreeMap<String, u64>,
+    /// `surge`: flags the seasonal comparison withdrew.
+    pub withdrawn_by_season: u64,
+    /// `first-time-importer` / `new-origin`: first appearances inside the burn-in.
+    pub first_appearances_in_burn_in: BTreeMap<String, u64>,
+    /// `first-time-importer` / `new-origin`: first appearances below `min_amount`.
+    pub first_appearances_below_min_amount: BTreeMap<String, u64>,
+    /// `split-shipment`: configured thresholds.
+    pub split_thresholds: u64,
+    /// `split-shipment`: lines just under a threshold.
+    pub split_candidate_lines: u64,
+    /// Remarks on detectors that could not work (no thresholds, no importer column).
+    pub notes: Vec<String>,
+}
+
+/// What the budget did (in the run record).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BudgetRecord {
+    /// Items kept overall (or per group).
+    pub budget: usize,
+    /// The grouping (`office`), if any.
+    pub per: Option<String>,
+    /// Inspection items (lines, series findings) before the budget.
+    pub items_before: u64,
+    /// Items kept.
+    pub items_kept: u64,
+    /// Findings before the budget.
+    pub findings_before: u64,
 }

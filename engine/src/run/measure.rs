@@ -1,5 +1,10 @@
-//! Per-line price measures of one scan unit: the first pass of a scan.
+//! The measure stage, the first pass of a scan: every unit read in parallel; per line
+//! its comparison key (a local group id) and ln measures (unit value, kg per unit),
+//! with the reason when it has none; with volume detectors, the unit's series cells.
 
+use rayon::prelude::*;
+
+use super::Progress;
 use crate::baseline::FineKey;
 use crate::config::Denominator;
 use crate::error::{Error, Result};
@@ -11,10 +16,9 @@ use crate::kernels::intern::KeyIndex;
 use crate::kernels::unit_value::{SkipReason, basis, ln_kg_per_unit, ln_unit_value};
 use crate::scan::{BatchColumns, ScanPlan, ScanUnit, column_error, read_unit};
 use crate::schema::Col;
-use crate::volume::cells::{CellOptions, InternError, LineColumns, UnitCells};
+use crate::series::cells::{CellOptions, InternError, LineColumns, UnitCells};
 
-/// Fine group id of a line without a usable key (see `baseline::build`).
-pub use crate::baseline::NO_GROUP;
+use crate::baseline::NO_GROUP;
 
 /// Columns the measure pass can decode (see [`MeasureOptions::columns`]).
 pub const MEASURE_COLUMNS: [Col; 7] = [
@@ -141,6 +145,52 @@ impl MeasureOptions {
         }
         cols
     }
+}
+
+/// Measure every unit of `plan` on `pool`. With `keep_going`, a unit that fails on
+/// bad input drops its whole file from the plan (recorded as skipped) instead of
+/// failing the run.
+pub fn measure(
+    plan: &mut ScanPlan,
+    opts: &MeasureOptions,
+    keep_going: bool,
+    pool: &rayon::ThreadPool,
+    progress: &dyn Progress,
+) -> Result<Vec<UnitMeasures>> {
+    progress.stage("reading", plan.rows());
+    let measured: Vec<Result<UnitMeasures>> = pool.install(|| {
+        plan.units
+            .par_iter()
+            .map_init(MeasureScratch::default, |work, u| {
+                let m = measure_unit_with(plan, u, opts, work);
+                progress.advance(u.rows);
+                m
+            })
+            .collect()
+    });
+    progress.finish();
+    let mut units = Vec::with_capacity(measured.len());
+    let mut failed = Vec::new();
+    for (ui, m) in measured.into_iter().enumerate() {
+        match m {
+            Ok(m) => units.push(m),
+            Err(e) if keep_going && e.skippable() => {
+                failed.push((plan.units[ui].file, e.to_string()));
+                units.push(UnitMeasures::default());
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    if !failed.is_empty() {
+        // Every unit of a failed file goes: the file is skipped whole.
+        let keep = plan.drop_files(&failed);
+        let mut i = 0;
+        units.retain(|_| {
+            i += 1;
+            keep[i - 1]
+        });
+    }
+    Ok(units)
 }
 
 /// Read one unit and compute each line's key and measures.

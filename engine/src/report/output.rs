@@ -1,12 +1,29 @@
 //! Writing a scan's outputs to its folder, atomically.
 
 use std::io::Write;
+use std::path::PathBuf;
 
-use crate::config::OutputOptions;
+use super::{Finding, Format, OutputRecord, Summary, commit, discard, stage, write_findings_in};
 use crate::error::{Error, Result};
 use crate::kernels::hash::file_fingerprint;
-use crate::pipeline::ScanOutput;
-use crate::report::{OutputRecord, commit, discard, stage, write_findings_in};
+
+/// The result of a scan: sorted findings and the run record.
+#[derive(Debug, Clone)]
+pub struct ScanOutput {
+    /// Findings in output order.
+    pub findings: Vec<Finding>,
+    /// The run record.
+    pub summary: Summary,
+}
+
+/// Where a run writes and how (set by the CLI, not by the config file).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputOptions {
+    /// Output folder; created if missing.
+    pub dir: PathBuf,
+    /// Findings file format.
+    pub format: Format,
+}
 
 /// Write `findings.<format>` and `manifest.json` into `opts.dir` (created if missing).
 ///

@@ -1,5 +1,5 @@
-//! Volume anomalies: time series of quantity (and value, and line count) per key and
-//! period, judged against each series' own history.
+//! Volume series: time series of quantity (and value, and line count) per key and
+//! period, the data the volume detectors judge.
 //!
 //! Series keys (`[volume] keys`): `hs6+importer`, `hs6+origin`, `hs6+office` and `hs6`
 //! alone. Periods (`[volume] period`): ISO weeks starting on Monday (default) or
@@ -11,102 +11,29 @@
 //! the price baselines) also aggregates each unit's lines into cells keyed by (HS6,
 //! importer, origin, office, period) ([`cells`]); the cells are merged in unit order
 //! into shards by HS6, so each HS6 and everything under it is analysed by one worker
-//! ([`analyse`]), with each key kind laid out as a panel of series x periods, dense
-//! (`ndarray`) where at least a quarter of the cells are non-zero and sparse otherwise
-//! ([`panel`]). The detectors are in [`crate::detect`]: `surge` (V01),
+//! (the volume stage, `run/volume.rs`), with each key kind projected into series
+//! ([`entries`]) and laid out as a panel of series x periods, dense (`ndarray`) where
+//! at least a quarter of the cells are non-zero and sparse otherwise ([`panel`]), over
+//! the run's period grid ([`grid`]). A stored baseline's series are [`stored`]. The detectors are in [`crate::detect`]: `surge` (V01),
 //! `first-time-importer` (V02), `new-origin` (V03), `split-shipment` (V04).
 //!
 //! Lines without an acceptance date or with an HS code of fewer than 6 digits cannot be
 //! placed in a series and are counted (`volume.lines_skipped`); lines whose measure is
 //! missing or negative count as lines with a zero amount (`volume.lines_without_measure`).
 
-pub mod analyse;
 pub mod cells;
+pub mod entries;
+pub mod grid;
 pub mod panel;
 mod period;
-pub mod state;
+pub mod stored;
 
-pub use analyse::{VolumeOutput, VolumeSummary, analyse, analyse_against};
 pub use cells::{CellAgg, CellKey, UnitCells};
-pub use period::{PeriodKind, period_id, period_start};
+pub use period::{PeriodKind, period_end, period_id, period_start};
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-
-/// `[volume]`: what the series measure and how they are cut.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields, default)]
-pub struct VolumeConfig {
-    /// `week` (ISO weeks, Monday first) or `month`.
-    pub period: PeriodKind,
-    /// What the surge detector and the thresholds measure.
-    pub measure: VolumeMeasure,
-    /// Series keys, from `hs6+importer`, `hs6+origin`, `hs6+office`, `hs6`.
-    pub keys: Vec<String>,
-    /// Volume detectors to run, by name.
-    pub detectors: Vec<String>,
-    /// Acceptance dates a series can hold (`[first, last]`, `YYYY-MM-DD`); a line dated
-    /// outside is counted (`volume.lines_skipped.date_out_of_range`) and left out of
-    /// the series, so that one mistyped year cannot stretch every series over
-    /// centuries. Price detectors do not read the date and still judge the line.
-    pub plausible_dates: [String; 2],
-}
-
-impl Default for VolumeConfig {
-    fn default() -> Self {
-        VolumeConfig {
-            period: PeriodKind::Week,
-            measure: VolumeMeasure::Quantity,
-            keys: SeriesKind::ALL
-                .iter()
-                .map(|k| k.name().to_string())
-                .collect(),
-            detectors: crate::detect::DetectorKind::ALL
-                .iter()
-                .filter(|d| d.is_volume())
-                .map(|d| d.name().to_string())
-                .collect(),
-            plausible_dates: ["1990-01-01".into(), "2099-12-31".into()],
-        }
-    }
-}
-
-impl VolumeConfig {
-    /// [`VolumeConfig::plausible_dates`] as days since 1970-01-01.
-    pub fn plausible_days(&self) -> Result<(i32, i32)> {
-        let day = |s: &str| {
-            crate::kernels::dates::parse_ymd(s).ok_or_else(|| {
-                crate::error::Error::config(format!(
-                    "volume.plausible_dates: `{s}` is not a date (YYYY-MM-DD)"
-                ))
-            })
-        };
-        let (first, last) = (
-            day(&self.plausible_dates[0])?,
-            day(&self.plausible_dates[1])?,
-        );
-        if first > last {
-            return Err(crate::error::Error::config(
-                "volume.plausible_dates: the first date is after the last",
-            ));
-        }
-        Ok((first, last))
-    }
-
-    /// The parsed series keys, in [`SeriesKind::ALL`] order, without duplicates.
-    pub fn series_kinds(&self) -> Result<Vec<SeriesKind>> {
-        let mut kinds = Vec::new();
-        for name in &self.keys {
-            let kind = SeriesKind::parse(name)?;
-            if !kinds.contains(&kind) {
-                kinds.push(kind);
-            }
-        }
-        kinds.sort();
-        Ok(kinds)
-    }
-}
 
 /// The amount a volume series adds up.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]

@@ -1,4 +1,4 @@
-//! What a run keeps: the inspection budget and the random audit.
+//! The inspection budget: which findings a run keeps.
 //!
 //! **Risk score.** Every detector scores in standard-deviation equivalents, so they
 //! rank on one scale: an inspection item's risk score is the highest score among its
@@ -9,39 +9,13 @@
 //! share the group `none`). Random-audit lines are never cut by the budget: they are
 //! the unbiased control sample.
 //!
-//! **Random audit.** `--random-audit RATE --seed S` adds lines without any finding,
-//! each drawn with probability `RATE` by a hash of the seed and the line's position,
-//! reported with detector `random-audit` (`R00`) and score 0. Inspecting them measures
-//! the hit rate of unselected trade, so the detectors' hit rate can be compared without
-//! selection bias.
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
-
+use super::audit::RANDOM_AUDIT;
 use crate::config::{BudgetPer, SelectionConfig};
 use crate::kernels::hash::FxHashMap;
-use crate::report::Finding;
-
-/// Detector name of random-audit lines.
-pub const RANDOM_AUDIT: &str = "random-audit";
-/// Detector id of random-audit lines.
-pub const RANDOM_AUDIT_ID: &str = "R00";
-
-/// What the budget did (in the run record).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct BudgetRecord {
-    /// Items kept overall (or per group).
-    pub budget: usize,
-    /// The grouping (`office`), if any.
-    pub per: Option<String>,
-    /// Inspection items (lines, series findings) before the budget.
-    pub items_before: u64,
-    /// Items kept.
-    pub items_kept: u64,
-    /// Findings before the budget.
-    pub findings_before: u64,
-}
+use crate::report::{BudgetRecord, Finding};
 
 /// An inspection item: a line (scan unit, row) or one series finding.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -1,3 +1,5 @@
+//! Writers of findings (Parquet, CSV, JSON lines) into any `impl io::Write`.
+
 use std::io::Write;
 use std::sync::Arc;
 
@@ -9,118 +11,8 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 
-use super::Format;
+use super::{Finding, Format};
 use crate::error::{Error, Result};
-
-/// One finding: a line, the detector that fired, and all the evidence to re-check it.
-///
-/// Unit values (`observed`, `baseline_median`, `baseline_q1`, `baseline_q3`) are on the
-/// natural scale, in currency per unit or per kg as `measure` says; they are `exp` of
-/// the ln-scale statistics, so `baseline_median` equals
-/// `exp(median(ln(customs_value / quantity)))` over the group. `baseline_mad` is on the
-/// ln scale (a dimensionless spread: `exp(mad)` is the typical multiplicative deviation).
-///
-/// A volume finding (`series_key` set) is about a series cell, not a line: the
-/// declaration columns are null, `observed` is the period's amount, `baseline_median`
-/// and `baseline_mad` describe the series' trailing window on the natural scale, and
-/// `group_size` is the number of periods in that window (see each volume detector for
-/// the exact meaning).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Finding {
-    /// Detector name (`robust-z`, ...).
-    pub detector: &'static str,
-    /// Detector id (`P01`, ...).
-    pub detector_id: &'static str,
-    /// Declaration id.
-    pub declaration_id: Option<String>,
-    /// Line number within the declaration.
-    pub line_no: Option<i64>,
-    /// Acceptance date, days since 1970-01-01.
-    pub date: Option<i32>,
-    /// Customs office.
-    pub office: Option<String>,
-    /// Importer id.
-    pub importer_id: Option<String>,
-    /// Country of origin.
-    pub origin: Option<String>,
-    /// HS code as declared (normalised digits); the HS6 for volume findings.
-    pub hs_code: String,
-    /// First six digits of the HS code.
-    pub hs6: String,
-    /// Supplementary unit.
-    pub unit: Option<String>,
-    /// Quantity.
-    pub quantity: Option<f64>,
-    /// Net mass in kg.
-    pub net_mass_kg: Option<f64>,
-    /// Customs value.
-    pub customs_value: Option<f64>,
-    /// `value_per_unit`, `value_per_kg` or `kg_per_unit`.
-    pub measure: &'static str,
-    /// The line's value of the measure (natural scale).
-    pub observed: f64,
-    /// Group median (natural scale).
-    pub baseline_median: f64,
-    /// Group MAD of the ln measure (volume findings: see the detector).
-    pub baseline_mad: Option<f64>,
-    /// Group first quartile (natural scale); null for volume findings.
-    pub baseline_q1: Option<f64>,
-    /// Group third quartile (natural scale); null for volume findings.
-    pub baseline_q3: Option<f64>,
-    /// Fallback level used (`hs+origin+unit`, ...).
-    pub group_level: String,
-    /// The comparison group's key (`hs6=071080|origin=CN|unit=KGM`).
-    pub group_key: String,
-    /// Lines in the comparison group.
-    pub group_size: u64,
-    /// Score, in standard-deviation equivalents; higher is more anomalous.
-    pub score: f64,
-    /// `low` or `high`.
-    pub direction: &'static str,
-    /// Declared value minus the value at the group median (revenue-at-risk proxy);
-    /// null for measures that are not prices.
-    pub value_gap: Option<f64>,
-    /// Watched families of the HS code, `;`-separated; null when none.
-    pub watch_family: Option<String>,
-    /// Volume findings: the series key kind (`hs6_importer`, `hs6_origin`,
-    /// `hs6_office`, `hs6`); null for line findings.
-    pub series_key: Option<&'static str>,
-    /// Volume findings: first day of the period (a Monday for weeks).
-    pub period_start: Option<i32>,
-    /// Volume findings: `week`, `month` (or `day` for split shipments).
-    pub period: Option<&'static str>,
-    /// Volume findings: periods of the series' history before this one.
-    pub history_len: Option<u64>,
-    /// One sentence of explanation.
-    pub explanation: String,
-    /// Scan unit and row within it: the final tie-break of the sort order.
-    pub locator: (u32, u32),
-}
-
-impl Finding {
-    /// The total order findings are written in: score descending, then detector,
-    /// declaration, line, series key and period, and position in the input.
-    pub fn output_order(a: &Finding, b: &Finding) -> std::cmp::Ordering {
-        b.score
-            .total_cmp(&a.score)
-            .then_with(|| a.detector_id.cmp(b.detector_id))
-            .then_with(|| a.declaration_id.cmp(&b.declaration_id))
-            .then_with(|| a.line_no.cmp(&b.line_no))
-            .then_with(|| a.series_key.cmp(&b.series_key))
-            .then_with(|| a.hs6.cmp(&b.hs6))
-            .then_with(|| a.importer_id.cmp(&b.importer_id))
-            .then_with(|| a.origin.cmp(&b.origin))
-            .then_with(|| a.office.cmp(&b.office))
-            .then_with(|| a.period_start.cmp(&b.period_start))
-            .then_with(|| a.locator.cmp(&b.locator))
-    }
-
-    /// Whether the finding is about a declaration line (not a volume series).
-    pub fn is_line(&self) -> bool {
-        self.series_key.is_none()
-    }
-}
-
 /// The findings schema (column names are part of the product's interface).
 pub fn findings_schema() -> SchemaRef {
     let s = |n: &str, null: bool| Field::new(n, DataType::Utf8, null);

@@ -1,0 +1,223 @@
+//! What `first-time-importer` (V02) and `new-origin` (V03) share: a first appearance
+//! in a watched good, its parameters, the amount rule, the score and the finding.
+
+use serde::{Deserialize, Serialize};
+
+use super::DetectorKind;
+use super::scale::robust_sigma;
+use super::series::SeriesContext;
+use crate::error::{Error, Result};
+use crate::kernels::dates::format_ymd;
+use crate::kernels::order_stats::OrderStats;
+use crate::report::{Finding, sig};
+use crate::series::cells::CellAgg;
+use crate::series::{PeriodKind, SeriesKind};
+use crate::watch::WatchIndex;
+
+/// The flag level novelty scores start from.
+pub const NOVELTY_BASE_SCORE: f64 = 3.5;
+
+/// Parameters of `first-time-importer` and `new-origin`
+/// (`[detectors.first-time-importer]`, `[detectors.new-origin]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NoveltyConfig {
+    /// Watch families whose goods are followed.
+    pub families: Vec<String>,
+    /// Periods from the start of the data before a first appearance counts.
+    pub burn_in: Option<usize>,
+    /// Smallest amount (volume measure) in the first period worth reporting.
+    pub min_amount: f64,
+    /// Smallest ratio of that amount to the median of the HS6's non-zero cells of the
+    /// same key kind (the typical importer-period, or origin-period, amount).
+    pub min_ratio: f64,
+}
+
+impl Default for NoveltyConfig {
+    fn default() -> Self {
+        NoveltyConfig {
+            families: ["ied_precursors", "salw_ammunition", "dual_use"]
+                .map(String::from)
+                .to_vec(),
+            burn_in: None,
+            min_amount: 0.0,
+            min_ratio: 1.0,
+        }
+    }
+}
+
+impl NoveltyConfig {
+    /// Check the parameters.
+    pub fn validate(&self, name: &str) -> Result<()> {
+        if !(self.min_amount.is_finite() && self.min_amount >= 0.0) {
+            return Err(Error::config(format!(
+                "detectors.{name}.min_amount must be 0 or more"
+            )));
+        }
+        if !(self.min_ratio.is_finite() && self.min_ratio >= 0.0) {
+            return Err(Error::config(format!(
+                "detectors.{name}.min_ratio must be 0 or more"
+            )));
+        }
+        Ok(())
+    }
+
+    /// The burn-in for a period kind (13 weeks or 3 months unless set).
+    pub fn burn_in(&self, period: PeriodKind) -> usize {
+        self.burn_in.unwrap_or(match period {
+            PeriodKind::Week => 13,
+            PeriodKind::Month => 3,
+        })
+    }
+}
+
+/// Whether a first appearance of `amount` passes the amount thresholds, given the
+/// ln-amount statistics of the HS6's cells of the same kind.
+pub fn novelty_passes(c: &NoveltyConfig, amount: f64, typical: Option<&OrderStats>) -> bool {
+    amount >= c.min_amount && typical.is_none_or(|t| amount >= c.min_ratio * t.median.exp())
+}
+
+/// Score of a first appearance with amount `amount`, against the ln amounts of the
+/// HS6's other cells of the same key kind (`None`: no such cells).
+pub fn novelty_score(amount: f64, typical: Option<&OrderStats>) -> f64 {
+    let Some(t) = typical else {
+        return NOVELTY_BASE_SCORE;
+    };
+    let scale = robust_sigma(t.mad, t.mean_ad);
+    let z = if scale > 0.0 && amount > 0.0 {
+        (amount.ln() - t.median) / scale
+    } else {
+        0.0
+    };
+    NOVELTY_BASE_SCORE + z.max(0.0)
+}
+
+/// A novelty detector's parameters resolved for a run.
+#[derive(Debug, Clone)]
+pub struct Novelty {
+    /// The followed families' mask.
+    pub families: u64,
+    /// Burn-in, in periods.
+    pub burn_in: usize,
+    /// The configured amount rule.
+    pub config: NoveltyConfig,
+}
+
+impl Novelty {
+    /// Resolve `config` of detector `kind` against the watch families in force.
+    pub fn resolve(
+        kind: DetectorKind,
+        config: &NoveltyConfig,
+        watch: &WatchIndex,
+        period: PeriodKind,
+    ) -> Result<Novelty> {
+        Ok(Novelty {
+            families: watch.mask_of_names(
+                &config.families,
+                &format!("detectors.{}.families", kind.name()),
+            )?,
+            burn_in: config.burn_in(period),
+            config: config.clone(),
+        })
+    }
+
+    /// Why a first appearance is not reported: inside the burn-in (`Some(true)`),
+    /// below the amount rule (`Some(false)`), or reported (`None`).
+    pub fn withheld(&self, s: &FirstSeen) -> Option<bool> {
+        if s.period < self.burn_in {
+            Some(true)
+        } else if !novelty_passes(&self.config, s.agg.amount.value(), s.typical.as_ref()) {
+            Some(false)
+        } else {
+            None
+        }
+    }
+}
+
+/// A series' first period with a line, in an HS6 of a followed family.
+#[derive(Debug, Clone)]
+pub struct FirstSeen {
+    /// Importer symbol (first-time-importer).
+    pub importer: u32,
+    /// HS6 bits.
+    pub hs6: u64,
+    /// The followed families of the HS6.
+    pub families: u64,
+    /// Period index.
+    pub period: usize,
+    /// The series' sums in that period.
+    pub agg: CellAgg,
+    /// The ln amounts of the HS6's non-zero cells of the same key kind.
+    pub typical: Option<OrderStats>,
+}
+
+/// The finding of a first appearance of series `key` (of `kind`); `who` opens the
+/// explanation.
+pub fn novelty_finding(
+    ctx: &SeriesContext<'_>,
+    detector: DetectorKind,
+    kind: SeriesKind,
+    s: &FirstSeen,
+    key: u64,
+    who: impl FnOnce(&Finding, &str) -> String,
+) -> Finding {
+    let g = &ctx.grid;
+    let families = ctx.watch.names_of(s.families).unwrap_or_default();
+    let measure = ctx.measure.name().replace('_', " ");
+    let mut out = ctx.base(
+        detector,
+        s.hs6,
+        kind,
+        key,
+        g.start(s.period),
+        g.kind.name(),
+        s.agg.amount.value(),
+        &s.agg,
+        String::new(),
+    );
+    let who = who(&out, &families);
+    let mut explanation = format!(
+        "{who}, {measure} {} in {} lines in the {} {}, after {} {}s of data without one",
+        sig(s.agg.amount.value()),
+        s.agg.lines,
+        g.label(),
+        format_ymd(g.start(s.period)),
+        s.period,
+        g.kind.name(),
+    );
+    if let Some(t) = &s.typical {
+        explanation.push_str(&format!(
+            "; the median of the hs6's {} non-zero {} cells is {}",
+            t.count,
+            kind.name(),
+            sig(t.median.exp())
+        ));
+        out.baseline_median = t.median.exp();
+        out.baseline_mad = Some(t.mad);
+        out.group_size = t.count;
+    }
+    out.score = novelty_score(s.agg.amount.value(), s.typical.as_ref());
+    out.history_len = Some(s.period as u64);
+    out.explanation = explanation;
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernels::order_stats::order_stats;
+
+    #[test]
+    fn large_first_purchases_rank_higher() {
+        let mut ln: Vec<f64> = [10.0f64, 12.0, 9.0, 11.0, 10.0]
+            .iter()
+            .map(|v| v.ln())
+            .collect();
+        let stats = order_stats(&mut ln, &mut Vec::new());
+        let small = novelty_score(5.0, stats.as_ref());
+        let large = novelty_score(500.0, stats.as_ref());
+        assert_eq!(small, NOVELTY_BASE_SCORE);
+        assert!(large > small + 5.0);
+        assert_eq!(novelty_score(500.0, None), NOVELTY_BASE_SCORE);
+    }
+}

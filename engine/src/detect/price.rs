@@ -1,0 +1,189 @@
+//! What every price finding holds, whichever detector fired: the line's declaration
+//! fields, its comparison group and fallback level, the baseline, the value gap, and
+//! the explanation (`value per unit 1.234 is 5.6x below the median ... of 56 lines in
+//! hs6=071080|origin=CN (level 2 of 4: hs6+origin+unit); robust-z score 7.89`).
+
+use std::fmt::Write as _;
+
+use super::{DetectorKind, Direction, Measure};
+use crate::baseline::{FineKey, GroupBaseline, GroupLevel};
+use crate::kernels::unit_value::Basis;
+use crate::report::{Finding, Sig, spaced};
+use crate::watch::WatchIndex;
+
+/// One detector firing on one line, before its details are read.
+#[derive(Debug, Clone, Copy)]
+pub struct Flag {
+    pub row: u32,
+    pub detector: u8,
+    pub score: f64,
+    pub direction: Direction,
+    pub value: f64,
+    /// Index of the local group (in the local baseline) that confirmed a fallback flag.
+    pub local: Option<u32>,
+}
+
+/// The texts a fine key gives every finding of its lines.
+#[derive(Clone, Default)]
+pub struct KeyTexts {
+    pub hs_code: String,
+    pub hs6: String,
+    pub origin: Option<String>,
+    pub unit: Option<String>,
+    pub watch_family: Option<String>,
+}
+
+impl KeyTexts {
+    /// The texts of key `k`.
+    pub fn new(k: FineKey, watch: &WatchIndex) -> KeyTexts {
+        KeyTexts {
+            hs_code: k.hs.to_text(),
+            hs6: k.hs.prefix(6).to_text(),
+            origin: (!k.origin.is_none()).then(|| k.origin.to_text()),
+            unit: (!k.unit.is_none()).then(|| k.unit.to_text()),
+            watch_family: watch.families_of(k.hs),
+        }
+    }
+}
+
+/// The texts a comparison group gives every finding judged against it.
+#[derive(Clone)]
+pub struct GroupTexts {
+    pub key: String,
+    pub level: String,
+    /// The explanation's account of the group: `the median 1.234 of 56 lines in
+    /// hs6=071080|origin=CN (level 1 of 3: hs6+origin)`.
+    pub account: String,
+}
+
+impl GroupTexts {
+    /// The texts of group `g`.
+    pub fn new(g: &GroupBaseline, levels: &[GroupLevel]) -> GroupTexts {
+        let level = &levels[g.level];
+        let key = level.key_text(g.key);
+        let name = level.name();
+        let account = format!(
+            "the median {} of {} lines in {} (level {} of {}: {})",
+            Sig(g.stats.median.exp()),
+            g.stats.count,
+            key,
+            g.level + 1,
+            levels.len(),
+            name,
+        );
+        GroupTexts {
+            key,
+            level: name,
+            account,
+        }
+    }
+}
+
+/// The declaration fields of a flagged line, read back after scoring.
+#[derive(Debug, Clone)]
+pub struct LineDetail {
+    pub declaration_id: Option<String>,
+    pub line_no: Option<i64>,
+    pub date: Option<i32>,
+    pub office: Option<String>,
+    pub importer_id: Option<String>,
+    pub quantity: Option<f64>,
+    pub net_mass_kg: Option<f64>,
+    pub customs_value: Option<f64>,
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn price_finding(
+    (kind, measure): (DetectorKind, Measure),
+    flag: &Flag,
+    d: &LineDetail,
+    key: FineKey,
+    (g, local): (&GroupBaseline, Option<&GroupBaseline>),
+    (kt, gt): (&KeyTexts, &GroupTexts),
+    levels: &[GroupLevel],
+    locator: (u32, u32),
+) -> Finding {
+    let st = &g.stats;
+    let price = measure == Measure::UnitValue;
+    let measure = if price {
+        key.basis.measure_name()
+    } else {
+        "kg_per_unit"
+    };
+    let observed = flag.value.exp();
+    let median = st.median.exp();
+    let value_gap = if price {
+        let denominator = match key.basis {
+            Basis::PerUnit => d.quantity,
+            Basis::PerKg => d.net_mass_kg.or(d.quantity),
+        };
+        match (d.customs_value, denominator) {
+            (Some(v), Some(q)) => Some(v - median * q),
+            _ => None,
+        }
+    } else {
+        None
+    };
+    let ratio = if observed >= median {
+        observed / median
+    } else {
+        median / observed
+    };
+    let side = if observed >= median { "above" } else { "below" };
+    // One buffer, written in place: this runs once per finding.
+    let mut explanation = String::with_capacity(160);
+    let _ = write!(
+        explanation,
+        "{} {} is {:.1}x {} {}",
+        spaced(measure),
+        Sig(observed),
+        ratio,
+        side,
+        gt.account,
+    );
+    if let Some(l) = local {
+        let _ = write!(
+            explanation,
+            ", and far from the median {} of its own {} lines in {}",
+            Sig(l.stats.median.exp()),
+            l.stats.count,
+            levels[l.level].key_text(key)
+        );
+    }
+    let _ = write!(explanation, "; {} score {:.2}", kind.name(), flag.score);
+    Finding {
+        detector: kind.name(),
+        detector_id: kind.id(),
+        declaration_id: d.declaration_id.clone(),
+        line_no: d.line_no,
+        date: d.date,
+        office: d.office.clone(),
+        importer_id: d.importer_id.clone(),
+        origin: kt.origin.clone(),
+        hs_code: kt.hs_code.clone(),
+        hs6: kt.hs6.clone(),
+        unit: kt.unit.clone(),
+        quantity: d.quantity,
+        net_mass_kg: d.net_mass_kg,
+        customs_value: d.customs_value,
+        measure,
+        observed,
+        baseline_median: median,
+        baseline_mad: Some(st.mad),
+        baseline_q1: Some(st.q1.exp()),
+        baseline_q3: Some(st.q3.exp()),
+        group_level: gt.level.clone(),
+        group_key: gt.key.clone(),
+        group_size: st.count,
+        score: flag.score,
+        direction: flag.direction.name(),
+        value_gap,
+        watch_family: kt.watch_family.clone(),
+        series_key: None,
+        period_start: None,
+        period: None,
+        history_len: None,
+        explanation,
+        locator,
+    }
+}

@@ -1,0 +1,352 @@
+//! `surge` (V01): a period far above (or below) its series' own recent history.
+//!
+//! **What it detects.** A surge of ammonium nitrate to one importer, a spike of mask
+//! imports from one origin, precursors piling up at one office; with `drops`, a sudden
+//! collapse of a steady series (an office whose declarations of a good stop, diversion
+//! to another route).
+//!
+//! **Method.** For each series (see [`crate::volume`]) and period `t`, the trailing
+//! window is the previous `window` periods (`t` excluded; fewer at the start of the
+//! data). Amounts are heavy-tailed (a week's total is often one or two large lines), so:
+//!
+//! - **Surges** are judged multiplicatively, on the ln amounts of the window's *active*
+//!   (non-zero) periods: with their median `m`, MAD and mean absolute deviation,
+//!   `scale = 1.4826 * MAD` (or `1.253314 * mean abs. deviation` when MAD = 0), never
+//!   less than `ln(1 + min_relative_spread)`; `z = (ln x_t - m) / scale` and
+//!   `ratio = x_t / exp(m)`. A surge is `z > threshold` and `ratio >= min_ratio`. An
+//!   importer who buys every few weeks is compared with the size of its usual purchases,
+//!   not with its many zero weeks. `baseline_median` is `exp(m)` (the median active
+//!   amount; for an even count, the geometric mean of the two middle ones) and
+//!   `baseline_mad` the MAD of the ln amounts.
+//! - **Drops** (when `drops`) are judged on the amounts themselves, zeros included, and
+//!   only in *steady* series (the window's median is above 0: active in more than half
+//!   of its periods) and in periods the data covers entirely (a half-loaded last week is
+//!   not a drop): `scale = 1.4826 * MAD` (mean-AD rule at MAD = 0), never less than
+//!   `min_relative_spread * median`; a drop is `z < -threshold` and
+//!   `x_t <= median / min_ratio`. `baseline_median` and `baseline_mad` are the window's
+//!   median and MAD of amounts.
+//!
+//! The score is `|z|`. Consecutive flagged periods of the same direction are one
+//! episode, reported once at its highest score (its length is in the explanation).
+//!
+//! **Guard chain** (in this order; a period stopped by a guard is not judged for
+//! surges, and is counted in `manifest.json` under `volume.periods_not_judged`):
+//! 1. `too_short`: fewer than `min_history` periods before `t` in the data. A series
+//!    whose whole range is that short is counted under `volume.series_not_judged`.
+//! 2. `all_zero_history`: every period of the window is zero (new activity is the
+//!    first-time detectors' business, not a surge).
+//! 3. `sparse_history`: fewer than `min_nonzero` active periods in the window. A series
+//!    with fewer active periods than that in its whole range is counted once as
+//!    `sparse_history` under `volume.series_not_judged` without being walked.
+//! 4. MAD = 0: the mean-absolute-deviation scale; the spread floor then guarantees a
+//!    positive scale, so a perfectly steady series is judged on its ratio.
+//!
+//! **Seasonal comparison** (`seasonal = true`): when the data holds the same period a
+//! year earlier with `seasonal_half_width` periods on each side (52 weeks or 12 months
+//! back), a trailing flag must also be a flag, same direction and same rules, against
+//! that seasonal window; the score is the smaller of the two. A seasonal window without
+//! activity confirms a surge. Flags the season explains are withdrawn and counted
+//! (`volume.withdrawn_by_season`).
+//!
+//! **Defaults.** Weeks: `window` 26, `min_history` 8, `min_nonzero` 4. Months: 12, 6, 3.
+//! `threshold` 3.5, `min_ratio` 3, `min_relative_spread` 0.1, `drops` true, `seasonal`
+//! false, `seasonal_half_width` 2 (weeks) or 1 (month).
+//!
+//! **Known false positives.** Seasonal goods without `seasonal`; an importer who
+//! consolidates a quarter's purchases into one shipment; a new contract; the first
+//! weeks after a tariff-code change (the old code's series drops, the new one's starts).
+
+use serde::{Deserialize, Serialize};
+
+mod panel;
+mod walk;
+
+pub use panel::{SurgeWork, panel_context};
+
+use super::{Direction, positive};
+use crate::error::{Error, Result};
+use crate::kernels::rolling::{TrailingWindow, WindowStats};
+use crate::series::PeriodKind;
+use crate::series::entries::Prior;
+
+/// Parameters of [`Surge`] (`[detectors.surge]`); unset lengths take the period's
+/// default.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SurgeConfig {
+    /// Trailing window, in periods.
+    pub window: Option<usize>,
+    /// Periods of history needed before a period is judged.
+    pub min_history: Option<usize>,
+    /// Non-zero periods needed in the window.
+    pub min_nonzero: Option<usize>,
+    /// |z| above which a period is flagged.
+    pub threshold: f64,
+    /// Ratio to the trailing median a surge must reach (a drop: its inverse).
+    pub min_ratio: f64,
+    /// The scale is never less than this share of the trailing median.
+    pub min_relative_spread: f64,
+    /// Weight, in periods, of the panel's pooled spread in a window's spread.
+    pub prior_weight: f64,
+    /// Also flag drops.
+    pub drops: bool,
+    /// Also require a flag against the same season a year earlier, when available.
+    pub seasonal: bool,
+    /// Periods on each side of the seasonal window's centre.
+    pub seasonal_half_width: Option<usize>,
+}
+
+impl Default for SurgeConfig {
+    fn default() -> Self {
+        SurgeConfig {
+            window: None,
+            min_history: None,
+            min_nonzero: None,
+            threshold: 5.0,
+            min_ratio: 3.0,
+            min_relative_spread: 0.1,
+            prior_weight: 8.0,
+            drops: true,
+            seasonal: false,
+            seasonal_half_width: None,
+        }
+    }
+}
+
+impl SurgeConfig {
+    /// Check the parameters.
+    pub fn validate(&self) -> Result<()> {
+        positive("detectors.surge.threshold", self.threshold)?;
+        if !(self.min_ratio.is_finite() && self.min_ratio >= 1.0) {
+            return Err(Error::config(format!(
+                "detectors.surge.min_ratio must be at least 1, got {}",
+                self.min_ratio
+            )));
+        }
+        if !(self.prior_weight.is_finite() && self.prior_weight >= 0.0) {
+            return Err(Error::config(
+                "detectors.surge.prior_weight must be 0 or more",
+            ));
+        }
+        if !(self.min_relative_spread.is_finite() && self.min_relative_spread >= 0.0) {
+            return Err(Error::config(
+                "detectors.surge.min_relative_spread must be 0 or more",
+            ));
+        }
+        for (name, v) in [
+            ("window", self.window),
+            ("min_history", self.min_history),
+            ("min_nonzero", self.min_nonzero),
+        ] {
+            if v == Some(0) {
+                return Err(Error::config(format!(
+                    "detectors.surge.{name} must be at least 1"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Why a period was not judged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotJudged {
+    /// Fewer than `min_history` periods before it.
+    TooShort,
+    /// The whole window is zero.
+    AllZeroHistory,
+    /// Fewer than `min_nonzero` non-zero periods in the window.
+    SparseHistory,
+}
+
+impl NotJudged {
+    /// Every reason, in guard order.
+    pub const ALL: [NotJudged; 3] = [
+        NotJudged::TooShort,
+        NotJudged::AllZeroHistory,
+        NotJudged::SparseHistory,
+    ];
+
+    /// snake_case name used in summaries.
+    pub fn name(self) -> &'static str {
+        match self {
+            NotJudged::TooShort => "too_short",
+            NotJudged::AllZeroHistory => "all_zero_history",
+            NotJudged::SparseHistory => "sparse_history",
+        }
+    }
+}
+
+/// On which scale a flag's window statistics are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlagScale {
+    /// ln amounts of the window's active periods (surges).
+    LnActive,
+    /// Amounts, zeros included (drops).
+    Amount,
+}
+
+/// One flagged episode of a series.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SeriesFlag {
+    /// Period index (within the data range) of the episode's highest score.
+    pub t: usize,
+    /// |z| (the smaller of trailing and seasonal when seasonal).
+    pub score: f64,
+    /// `high` for a surge, `low` for a drop.
+    pub direction: Direction,
+    /// The period's amount.
+    pub observed: f64,
+    /// Trailing window statistics, on `scale`.
+    pub window: WindowStats,
+    /// Scale of `window`.
+    pub scale: FlagScale,
+    /// Consecutive flagged periods of the episode.
+    pub episode: usize,
+    /// Surges: median line count of the window's active periods.
+    pub lines_median: f64,
+}
+
+impl SeriesFlag {
+    /// The window's median amount (natural scale).
+    pub fn baseline_median(&self) -> f64 {
+        match self.scale {
+            FlagScale::LnActive => self.window.median.exp(),
+            FlagScale::Amount => self.window.median,
+        }
+    }
+}
+
+/// Counts of series walks, added up for the run record.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SurgeCounts {
+    /// Series walked with at least one judged period.
+    pub series_judged: u64,
+    /// Series not judged at all, by [`NotJudged`] (index `reason as usize`).
+    pub series_not_judged: [u64; 3],
+    /// Periods judged.
+    pub periods_judged: u64,
+    /// Periods not judged by reason.
+    pub periods_not_judged: [u64; 3],
+    /// Flags withdrawn by the seasonal comparison.
+    pub withdrawn_by_season: u64,
+}
+
+impl SurgeCounts {
+    /// Add another walk's counts.
+    pub fn add(&mut self, o: &SurgeCounts) {
+        self.series_judged += o.series_judged;
+        self.periods_judged += o.periods_judged;
+        self.withdrawn_by_season += o.withdrawn_by_season;
+        for i in 0..3 {
+            self.series_not_judged[i] += o.series_not_judged[i];
+            self.periods_not_judged[i] += o.periods_not_judged[i];
+        }
+    }
+}
+
+/// One series as [`Surge::judge_series`] reads it.
+#[derive(Debug, Clone, Copy)]
+pub struct Series<'a> {
+    /// Amount per period (`>= 0`).
+    pub amounts: &'a [f64],
+    /// Lines per period.
+    pub lines: &'a [f64],
+    /// The panel's pooled spreads.
+    pub prior: Prior,
+    /// First period whose flags are wanted (0: all). Earlier periods are history: they
+    /// feed the windows, and are judged only as far back as an episode open at `from`
+    /// reaches, so the episodes reported are those of a walk over the whole series.
+    pub from: usize,
+}
+
+/// Reusable buffers of [`Surge::judge_series`].
+#[derive(Debug, Clone, Default)]
+pub struct SurgeScratch {
+    kernel: TrailingWindow,
+    ln: Vec<f64>,
+    active_lines: Vec<f64>,
+    /// Scratch of the windows sorted whole: line counts where a surge is possible, and
+    /// a series' spreads over its whole range.
+    sorted: Vec<f64>,
+    dev: Vec<f64>,
+}
+
+impl SurgeScratch {
+    /// Buffers for `surge`'s window.
+    pub fn new(surge: &Surge) -> SurgeScratch {
+        SurgeScratch {
+            kernel: TrailingWindow::new(surge.window),
+            ..Default::default()
+        }
+    }
+}
+
+/// The surge-and-drop detector with its parameters resolved for a period kind.
+#[derive(Debug, Clone)]
+pub struct Surge {
+    window: usize,
+    min_history: usize,
+    min_nonzero: usize,
+    threshold: f64,
+    min_ratio: f64,
+    min_relative_spread: f64,
+    prior_weight: f64,
+    drops: bool,
+    seasonal: Option<(usize, usize)>,
+}
+
+impl Surge {
+    /// Resolve the parameters for `period`.
+    pub fn new(c: &SurgeConfig, period: PeriodKind) -> Surge {
+        let (window, min_history, min_nonzero, half) = match period {
+            PeriodKind::Week => (26, 8, 4, 2),
+            PeriodKind::Month => (12, 6, 3, 1),
+        };
+        Surge {
+            window: c.window.unwrap_or(window),
+            min_history: c.min_history.unwrap_or(min_history),
+            min_nonzero: c.min_nonzero.unwrap_or(min_nonzero),
+            threshold: c.threshold,
+            min_ratio: c.min_ratio,
+            min_relative_spread: c.min_relative_spread,
+            prior_weight: c.prior_weight,
+            drops: c.drops,
+            seasonal: c.seasonal.then(|| {
+                (
+                    period.per_year(),
+                    c.seasonal_half_width
+                        .unwrap_or(half)
+                        .min(period.per_year() / 2),
+                )
+            }),
+        }
+    }
+
+    /// Active periods a series needs before it is judged.
+    pub fn min_nonzero(&self) -> usize {
+        self.min_nonzero
+    }
+
+    /// Trailing window length.
+    pub fn window(&self) -> usize {
+        self.window
+    }
+
+    /// Whether a series with `cells` periods holding a line can have a judged period
+    /// (a cheap test before building its row: most series are this sparse).
+    pub fn may_judge(&self, cells: usize) -> bool {
+        cells >= self.min_nonzero
+    }
+
+    /// Count a series [`Surge::may_judge`] turned away, as [`Surge::judge_series`]
+    /// would have.
+    pub fn count_unwalked(&self, periods: usize, counts: &mut SurgeCounts) {
+        let reason = if periods <= self.min_history {
+            NotJudged::TooShort
+        } else {
+            NotJudged::SparseHistory
+        };
+        counts.series_not_judged[reason as usize] += 1;
+    }
+}
