@@ -10,6 +10,7 @@ mod eval;
 mod generated;
 mod nightly;
 mod physical_types;
+mod snapshots;
 mod volume;
 
 use std::path::{Path, PathBuf};
