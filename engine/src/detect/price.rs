@@ -152,20 +152,6 @@ pub fn price_finding(
     }
     let _ = write!(explanation, "; {} score {:.2}", kind.name(), flag.score);
     Finding {
-        detector: kind.name(),
-        detector_id: kind.id(),
-        declaration_id: d.declaration_id.clone(),
-        line_no: d.line_no,
-        date: d.date,
-        office: d.office.clone(),
-        importer_id: d.importer_id.clone(),
-        origin: kt.origin.clone(),
-        hs_code: kt.hs_code.clone(),
-        hs6: kt.hs6.clone(),
-        unit: kt.unit.clone(),
-        quantity: d.quantity,
-        net_mass_kg: d.net_mass_kg,
-        customs_value: d.customs_value,
         measure,
         observed,
         baseline_median: median,
@@ -178,12 +164,53 @@ pub fn price_finding(
         score: flag.score,
         direction: flag.direction.name(),
         value_gap,
+        explanation,
+        ..line_finding((kind.name(), kind.id()), d, kt, locator)
+    }
+}
+
+/// A line finding with the line's declaration fields and codes filled in and no
+/// evidence yet (no baseline, score 0, empty explanation): what every line finding
+/// starts from.
+pub fn line_finding(
+    (detector, detector_id): (&'static str, &'static str),
+    d: &LineDetail,
+    kt: &KeyTexts,
+    locator: (u32, u32),
+) -> Finding {
+    Finding {
+        detector,
+        detector_id,
+        declaration_id: d.declaration_id.clone(),
+        line_no: d.line_no,
+        date: d.date,
+        office: d.office.clone(),
+        importer_id: d.importer_id.clone(),
+        origin: kt.origin.clone(),
+        hs_code: kt.hs_code.clone(),
+        hs6: kt.hs6.clone(),
+        unit: kt.unit.clone(),
+        quantity: d.quantity,
+        net_mass_kg: d.net_mass_kg,
+        customs_value: d.customs_value,
+        measure: "none",
+        observed: f64::NAN,
+        baseline_median: f64::NAN,
+        baseline_mad: None,
+        baseline_q1: None,
+        baseline_q3: None,
+        group_level: String::new(),
+        group_key: String::new(),
+        group_size: 0,
+        score: 0.0,
+        direction: "none",
+        value_gap: None,
         watch_family: kt.watch_family.clone(),
         series_key: None,
         period_start: None,
         period: None,
         history_len: None,
-        explanation,
+        explanation: String::new(),
         locator,
     }
 }

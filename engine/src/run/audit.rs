@@ -7,7 +7,7 @@
 use super::measure::UnitMeasures;
 use crate::baseline::FineKey;
 use crate::config::SelectionConfig;
-use crate::detect::price::{Flag, KeyTexts, LineDetail};
+use crate::detect::price::{Flag, KeyTexts, LineDetail, line_finding};
 use crate::report::Finding;
 use crate::watch::WatchIndex;
 
@@ -58,42 +58,13 @@ pub fn audit_finding(
     // No key (a line without a usable group key): empty codes, no family.
     let kt = key.map(|k| KeyTexts::new(k, watch)).unwrap_or_default();
     Finding {
-        detector: RANDOM_AUDIT,
-        detector_id: RANDOM_AUDIT_ID,
-        declaration_id: d.declaration_id.clone(),
-        line_no: d.line_no,
-        date: d.date,
-        office: d.office.clone(),
-        importer_id: d.importer_id.clone(),
-        origin: kt.origin,
-        hs_code: kt.hs_code,
-        hs6: kt.hs6,
-        unit: kt.unit,
-        quantity: d.quantity,
-        net_mass_kg: d.net_mass_kg,
-        customs_value: d.customs_value,
         measure: key.map_or("none", |k| k.basis.measure_name()),
         observed: uv.exp(),
-        baseline_median: f64::NAN,
-        baseline_mad: None,
-        baseline_q1: None,
-        baseline_q3: None,
-        group_level: String::new(),
-        group_key: String::new(),
-        group_size: 0,
-        score: 0.0,
-        direction: "none",
-        value_gap: None,
-        watch_family: kt.watch_family,
-        series_key: None,
-        period_start: None,
-        period: None,
-        history_len: None,
         explanation: format!(
             "drawn at random (rate {}, seed {}) among lines without a finding, so that \
              hit rates can be measured without selection bias",
             sel.random_audit, sel.seed
         ),
-        locator,
+        ..line_finding((RANDOM_AUDIT, RANDOM_AUDIT_ID), d, &kt, locator)
     }
 }

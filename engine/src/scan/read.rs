@@ -115,8 +115,8 @@ fn builder(
 
 /// Flagged lines are read back by skipping the rows between them unless the selection
 /// is dense (runs shorter than 8 rows on average), where decoding every row and masking
-/// is cheaper. The parquet default switches at 32 rows, which sent the reference job's
-/// read-back (1.8% of lines flagged, runs of ~28 rows) to the mask: ~7% slower there.
+/// is cheaper. The parquet default (32 rows) masks typical read-backs (a few percent of
+/// lines flagged, runs of ~28 rows), which is slower than skipping there.
 const SELECTION_POLICY: RowSelectionPolicy = RowSelectionPolicy::Auto { threshold: 8 };
 
 /// Select the given ascending row positions (counted from `first`) out of the `total`

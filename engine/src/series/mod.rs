@@ -27,6 +27,7 @@ pub mod grid;
 pub mod panel;
 mod period;
 pub mod stored;
+pub mod symbols;
 
 pub use cells::{CellAgg, CellKey, UnitCells};
 pub use period::{PeriodKind, period_end, period_id, period_start};

@@ -5,19 +5,29 @@
 //! collapse of a steady series (an office whose declarations of a good stop, diversion
 //! to another route).
 //!
-//! **Method.** For each series (see [`crate::volume`]) and period `t`, the trailing
+//! **Method.** For each series (see [`crate::series`]) and period `t`, the trailing
 //! window is the previous `window` periods (`t` excluded; fewer at the start of the
 //! data). Amounts are heavy-tailed (a week's total is often one or two large lines), so:
 //!
 //! - **Surges** are judged multiplicatively, on the ln amounts of the window's *active*
 //!   (non-zero) periods: with their median `m`, MAD and mean absolute deviation,
-//!   `scale = 1.4826 * MAD` (or `1.253314 * mean abs. deviation` when MAD = 0), never
-//!   less than `ln(1 + min_relative_spread)`; `z = (ln x_t - m) / scale` and
-//!   `ratio = x_t / exp(m)`. A surge is `z > threshold` and `ratio >= min_ratio`. An
-//!   importer who buys every few weeks is compared with the size of its usual purchases,
-//!   not with its many zero weeks. `baseline_median` is `exp(m)` (the median active
-//!   amount; for an even count, the geometric mean of the two middle ones) and
-//!   `baseline_mad` the MAD of the ln amounts.
+//!   `own = 1.4826 * MAD` (or `1.253314 * mean abs. deviation` when MAD = 0). A window
+//!   of a few active periods says little about its spread, so `own` is shrunk towards
+//!   the panel's pooled spread `p` (the median spread of the series of the same HS6 and
+//!   key kind over their whole range): `scale = sqrt((k * own^2 + w * p^2) / (k + w))`
+//!   with `k` the window's active periods and `w = prior_weight`; never less than
+//!   `ln(1 + min_relative_spread)`. `z = (ln x_t - m) / scale` and
+//!   `ratio = x_t / exp(m)`.
+//! - **Line counts** are judged beside the amount: the period's line count against the
+//!   line counts of the same active periods, with the same shrinkage (towards the
+//!   panel's pooled line-count spread) and never less than the Poisson spread
+//!   `sqrt(median)` (at least 1). A burst of many lines whose amounts stay within their
+//!   usual spread is still a surge.
+//! - A **surge** is `ratio >= min_ratio` and `max(z, z_lines) > threshold`; the score is
+//!   that maximum. An importer who buys every few weeks is compared with the size of
+//!   its usual purchases, not with its many zero weeks. `baseline_median` is `exp(m)`
+//!   (the median active amount; for an even count, the geometric mean of the two middle
+//!   ones) and `baseline_mad` the MAD of the ln amounts.
 //! - **Drops** (when `drops`) are judged on the amounts themselves, zeros included, and
 //!   only in *steady* series (the window's median is above 0: active in more than half
 //!   of its periods) and in periods the data covers entirely (a half-loaded last week is
@@ -26,7 +36,7 @@
 //!   `x_t <= median / min_ratio`. `baseline_median` and `baseline_mad` are the window's
 //!   median and MAD of amounts.
 //!
-//! The score is `|z|`. Consecutive flagged periods of the same direction are one
+//! A drop's score is `|z|`. Consecutive flagged periods of the same direction are one
 //! episode, reported once at its highest score (its length is in the explanation).
 //!
 //! **Guard chain** (in this order; a period stopped by a guard is not judged for
@@ -38,8 +48,9 @@
 //! 3. `sparse_history`: fewer than `min_nonzero` active periods in the window. A series
 //!    with fewer active periods than that in its whole range is counted once as
 //!    `sparse_history` under `volume.series_not_judged` without being walked.
-//! 4. MAD = 0: the mean-absolute-deviation scale; the spread floor then guarantees a
-//!    positive scale, so a perfectly steady series is judged on its ratio.
+//! 4. MAD = 0: the mean-absolute-deviation scale; the pooled spread and the spread
+//!    floor then keep the scale positive, so a perfectly steady series is judged on its
+//!    ratio.
 //!
 //! **Seasonal comparison** (`seasonal = true`): when the data holds the same period a
 //! year earlier with `seasonal_half_width` periods on each side (52 weeks or 12 months
@@ -49,8 +60,8 @@
 //! (`volume.withdrawn_by_season`).
 //!
 //! **Defaults.** Weeks: `window` 26, `min_history` 8, `min_nonzero` 4. Months: 12, 6, 3.
-//! `threshold` 3.5, `min_ratio` 3, `min_relative_spread` 0.1, `drops` true, `seasonal`
-//! false, `seasonal_half_width` 2 (weeks) or 1 (month).
+//! `threshold` 5, `min_ratio` 3, `min_relative_spread` 0.1, `prior_weight` 8 (periods),
+//! `drops` true, `seasonal` false, `seasonal_half_width` 2 (weeks) or 1 (month).
 //!
 //! **Known false positives.** Seasonal goods without `seasonal`; an importer who
 //! consolidates a quarter's purchases into one shipment; a new contract; the first
