@@ -37,22 +37,23 @@
 //! ```
 
 // Modules in dependency order: each uses only those above it.
-pub mod baseline;
-pub mod config;
-pub mod detect;
-pub mod engine;
+// Modules in dependency order: each uses only those above it (tests/layout.rs).
 pub mod error;
-pub mod eval;
-pub mod inspect;
 pub mod kernels;
-pub mod report;
-pub mod run;
-pub mod scan;
 pub mod schema;
+pub mod watch;
+pub mod scan;
+pub mod report;
+pub mod baseline;
 pub mod series;
+pub mod detect;
+pub mod config;
 pub mod settings;
 pub mod store;
-pub mod watch;
+pub mod run;
+pub mod engine;
+pub mod inspect;
+pub mod eval;
 
 pub use config::Config;
 pub use engine::Engine;

@@ -19,11 +19,7 @@ use crate::kernels::codes::{Code, HsCode};
 use crate::kernels::fixed::FixedSum;
 use crate::kernels::intern::KeyIndex;
 
-/// Symbol of an absent (null or empty) importer or office.
-pub const NO_SYMBOL: u32 = u32::MAX;
-
-/// Shards the merged cells are split into (by HS6).
-pub const SHARDS: usize = 64;
+pub use super::symbols::{NO_SYMBOL, SHARDS};
 
 /// A series cell key. `hs6` is the packed [`HsCode`] of the first 6 digits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]

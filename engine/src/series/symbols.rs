@@ -8,9 +8,14 @@ use arrow::array::{Array, ArrayRef, AsArray};
 use arrow::error::ArrowError;
 use rayon::prelude::*;
 
-use super::cells::{NO_SYMBOL, SHARDS};
 use crate::kernels::arrow_edge::map_strings_into;
 use crate::kernels::hash::FxHashMap;
+
+/// Symbol of an absent (null or empty) importer or office.
+pub const NO_SYMBOL: u32 = u32::MAX;
+
+/// Shards the merged cells (and the global symbol tables) are split into, by HS6.
+pub const SHARDS: usize = 64;
 
 /// An interned string table.
 #[derive(Debug, Clone, Default)]
