@@ -8,6 +8,7 @@
 mod bad_input;
 mod eval;
 mod generated;
+mod layout;
 mod nightly;
 mod physical_types;
 mod snapshots;

@@ -14,10 +14,15 @@ use crate::watch::WatchIndex;
 /// One detector firing on one line, before its details are read.
 #[derive(Debug, Clone, Copy)]
 pub struct Flag {
+    /// Row within the scan unit.
     pub row: u32,
+    /// Index of the detector among the run's price detectors.
     pub detector: u8,
+    /// The detector's score.
     pub score: f64,
+    /// Which side of the baseline.
     pub direction: Direction,
+    /// The judged ln value.
     pub value: f64,
     /// Index of the local group (in the local baseline) that confirmed a fallback flag.
     pub local: Option<u32>,
@@ -26,10 +31,15 @@ pub struct Flag {
 /// The texts a fine key gives every finding of its lines.
 #[derive(Clone, Default)]
 pub struct KeyTexts {
+    /// The full HS code.
     pub hs_code: String,
+    /// Its first six digits.
     pub hs6: String,
+    /// Country of origin.
     pub origin: Option<String>,
+    /// Supplementary unit.
     pub unit: Option<String>,
+    /// Watch families of the code, `;`-separated.
     pub watch_family: Option<String>,
 }
 
@@ -49,7 +59,9 @@ impl KeyTexts {
 /// The texts a comparison group gives every finding judged against it.
 #[derive(Clone)]
 pub struct GroupTexts {
+    /// The group's key (`hs6=071080|origin=CN`).
     pub key: String,
+    /// Its level's name (`hs6+origin+unit`).
     pub level: String,
     /// The explanation's account of the group: `the median 1.234 of 56 lines in
     /// hs6=071080|origin=CN (level 1 of 3: hs6+origin)`.
@@ -82,16 +94,27 @@ impl GroupTexts {
 /// The declaration fields of a flagged line, read back after scoring.
 #[derive(Debug, Clone)]
 pub struct LineDetail {
+    /// Declaration id.
     pub declaration_id: Option<String>,
+    /// Line number.
     pub line_no: Option<i64>,
+    /// Acceptance date (days since 1970-01-01).
     pub date: Option<i32>,
+    /// Customs office.
     pub office: Option<String>,
+    /// Importer id.
     pub importer_id: Option<String>,
+    /// Quantity (finite or null).
     pub quantity: Option<f64>,
+    /// Net mass in kg.
     pub net_mass_kg: Option<f64>,
+    /// Customs value.
     pub customs_value: Option<f64>,
 }
 
+/// The finding of a price detector's flag on a line: the baseline of the group it was
+/// judged against (and of the local group that confirmed a fallback flag), the value
+/// gap for unit values, and the explanation.
 #[allow(clippy::too_many_arguments)]
 pub fn price_finding(
     (kind, measure): (DetectorKind, Measure),

@@ -37,12 +37,15 @@ pub fn score(
 /// What the score pass found in one unit.
 #[derive(Debug, Default)]
 pub struct UnitScore {
+    /// Every detector's flags, by row.
     pub flags: Vec<Flag>,
+    /// Lines judged by at least one detector.
     pub scored: u64,
     /// Lines not scored, by [`SkipReason`] (index `reason as usize - 1`).
     pub skipped: [u64; SkipReason::ALL.len()],
     /// First such line of each reason, within the unit.
     pub first: [Option<u64>; SkipReason::ALL.len()],
+    /// Lines of groups without spread, per detector.
     pub no_spread: Vec<u64>,
     /// Fallback-level flags withdrawn by the local check, per detector.
     pub local_withdrawn: Vec<u64>,
@@ -55,9 +58,13 @@ const PREFETCH_AHEAD: usize = 16;
 
 /// What the score pass reads.
 pub struct ScoreContext<'a> {
+    /// The price detectors.
     pub detectors: &'a [Box<dyn Detector>],
+    /// The fallback chain.
     pub levels: &'a [GroupLevel],
+    /// Unit-value baselines.
     pub uv: &'a Baselines,
+    /// Kg-per-unit baselines, when a detector judges them.
     pub kg: Option<&'a Baselines>,
     /// With `--watch`: per fine group, whether it is in a selected family.
     pub watched: Option<&'a [bool]>,
