@@ -14,10 +14,10 @@ use crate::scan::ScanPlan;
 use crate::series::cells::{CellAgg, CellKey, CellOptions, NO_SYMBOL, UnitCells, merge};
 use crate::series::entries::{Entry, SeriesIndex, project};
 use crate::series::grid::Grid;
-use crate::series::stored::{PanelRecord, StoredEntry, StoredSeries, kind_index};
 use crate::series::symbols::SymbolTable;
 use crate::series::{PeriodKind, SeriesKind};
 use crate::settings::FitSettings;
+use crate::store::series::{PanelRecord, StoredEntry, StoredSeries, kind_index};
 use crate::store::{Baseline, BaselineMeta, BaselineStats, FORMAT, StoredCell, StoredLine};
 
 /// Build a baseline from the planned inputs, on top of `previous` when updating,

@@ -21,9 +21,9 @@ use crate::series::entries::{
 };
 use crate::series::grid::Grid;
 use crate::series::panel::Panel;
-use crate::series::stored::{StoredPanel, StoredSeries};
 use crate::series::{PeriodKind, SeriesKind, period_id, period_start};
 use crate::settings::VolumeSettings;
+use crate::store::series::{StoredPanel, StoredSeries};
 use crate::watch::WatchIndex;
 
 use super::Timings;
@@ -111,7 +111,6 @@ pub fn analyse(
     settings: &VolumeSettings,
     watch: &WatchIndex,
 ) -> VolumeOutput {
-    let state = stored;
     let mut summary = VolumeSummary {
         period: settings.series.period.name().into(),
         measure: settings.series.measure.name().into(),
@@ -152,7 +151,7 @@ pub fn analyse(
             .notes
             .push("no importer ids in the data: no hs6+importer series".into());
     }
-    let range = match (cells.day_range, state.and_then(|s| s.day_range)) {
+    let range = match (cells.day_range, stored.and_then(|s| s.day_range)) {
         (Some((a, b)), Some((c, d))) => Some((a.min(c), b.max(d))),
         (x, None) | (None, x) => x,
     };
@@ -168,7 +167,7 @@ pub fn analyse(
     summary.periods = grid.len as u64;
     summary.partial_first_period = grid.partial_first;
     summary.partial_last_period = grid.partial_last;
-    let from = match (state, cells.day_range) {
+    let from = match (stored, cells.day_range) {
         (Some(_), Some((first, _))) => {
             (period_id(settings.series.period, first) - grid.first) as usize
         }
@@ -188,7 +187,7 @@ pub fn analyse(
     let shards: Vec<ShardResult> = cells
         .shards
         .par_iter()
-        .map(|shard| analyse_shard(shard, &names, state))
+        .map(|shard| analyse_shard(shard, &names, stored))
         .collect();
 
     let mut findings = Vec::new();
@@ -231,8 +230,8 @@ pub fn analyse(
         }
     }
     if let Some(nov) = &settings.first_time {
-        if let Some(state) = state {
-            stored_first_seen(state, nov, &names, &mut first_seen);
+        if let Some(stored) = stored {
+            stored_first_seen(stored, nov, &names, &mut first_seen);
         }
         first_time_findings(first_seen, nov, &names.ctx, &mut findings, &mut summary);
     }
@@ -261,7 +260,7 @@ struct ShardResult {
 fn analyse_shard(
     cells: &[(CellKey, CellAgg)],
     names: &Names<'_>,
-    state: Option<&StoredSeries>,
+    stored: Option<&StoredSeries>,
 ) -> ShardResult {
     let mut out = ShardResult::default();
     let settings = names.settings;
@@ -279,14 +278,14 @@ fn analyse_shard(
         }
         for &kind in &settings.series.kinds {
             project(block, kind, names.ctx.grid.first, &mut new);
-            let context = state.map(|state| {
-                names.with_history(state.panel(kind, hs6), &new, &mut entries, &mut work)
+            let context = stored.map(|stored| {
+                names.with_history(stored.panel(kind, hs6), &new, &mut entries, &mut work)
             });
             let panel = PanelCells {
                 hs6,
                 mask,
                 kind,
-                entries: if state.is_some() { &entries } else { &new },
+                entries: if stored.is_some() { &entries } else { &new },
             };
             names.judge_panel(&panel, context.as_ref(), &mut work, &mut out);
         }
@@ -340,7 +339,7 @@ impl Names<'_> {
 /// not touch, of the importers the new cells touch, so that "first in the family" looks
 /// at the whole history.
 fn stored_first_seen(
-    state: &StoredSeries,
+    stored: &StoredSeries,
     nov: &Novelty,
     names: &Names<'_>,
     seen: &mut Vec<FirstSeen>,
@@ -349,7 +348,7 @@ fn stored_first_seen(
         seen.iter().map(|s| (s.importer, s.hs6)).collect();
     let mut importers: Vec<u64> = touched.iter().map(|t| u64::from(t.0)).collect();
     importers.dedup();
-    for p in state.panels_of(SeriesKind::Importer) {
+    for p in stored.panels_of(SeriesKind::Importer) {
         let mask = names.ctx.watch.mask_of(HsCode(p.hs6));
         if nov.families & mask == 0 {
             continue;

@@ -14,7 +14,8 @@
 //! (the volume stage, `run/volume.rs`), with each key kind projected into series
 //! ([`entries`]) and laid out as a panel of series x periods, dense (`ndarray`) where
 //! at least a quarter of the cells are non-zero and sparse otherwise ([`panel`]), over
-//! the run's period grid ([`grid`]). A stored baseline's series are [`stored`]. The detectors are in [`crate::detect`]: `surge` (V01),
+//! the run's period grid ([`grid`]). A stored baseline's series are in
+//! [`crate::store::series`]. The detectors are in [`crate::detect`]: `surge` (V01),
 //! `first-time-importer` (V02), `new-origin` (V03), `split-shipment` (V04).
 //!
 //! Lines without an acceptance date or with an HS code of fewer than 6 digits cannot be
@@ -26,7 +27,6 @@ pub mod entries;
 pub mod grid;
 pub mod panel;
 mod period;
-pub mod stored;
 pub mod symbols;
 
 pub use cells::{CellAgg, CellKey, UnitCells};

@@ -34,6 +34,7 @@
 //! same files and window writes. The window start is rounded down to the start of its
 
 mod read;
+pub mod series;
 mod write;
 
 use serde::{Deserialize, Serialize};
@@ -42,8 +43,8 @@ use crate::baseline::{FineKey, StoredGroups};
 use crate::kernels::codes::Code;
 use crate::report::InputRecord;
 use crate::series::cells::{CellAgg, CellKey};
-use crate::series::stored::StoredSeries;
 use crate::series::{PeriodKind, period_id, period_start};
+use crate::store::series::StoredSeries;
 
 /// Layout version of a baseline folder.
 pub const FORMAT: u32 = 2;

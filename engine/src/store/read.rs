@@ -20,7 +20,7 @@ use crate::kernels::unit_value::Basis;
 use crate::series::SeriesKind;
 use crate::series::cells::{CellAgg, CellKey, NO_SYMBOL, hs6_text};
 use crate::series::entries::{PanelContext, Prior};
-use crate::series::stored::{PanelRecord, StoredEntry, StoredSeries};
+use crate::store::series::{PanelRecord, StoredEntry, StoredSeries};
 
 impl Baseline {
     /// `baseline.json` of a folder, checked for its format.

@@ -21,7 +21,7 @@ use crate::kernels::order_stats::OrderStats;
 use crate::kernels::unit_value::Basis;
 use crate::report::{commit, discard, stage};
 use crate::series::cells::CellAgg;
-use crate::series::stored::{PanelRecord, StoredEntry, StoredSeries};
+use crate::store::series::{PanelRecord, StoredEntry, StoredSeries};
 
 impl Baseline {
     /// Write the folder: the tables and `baseline.json`, each staged then renamed

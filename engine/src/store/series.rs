@@ -2,11 +2,11 @@
 //! every key kind, already projected and folded, and each panel's context (pooled
 //! spreads, typical amounts), so a nightly scan reads the series the night touches
 //! instead of re-forming every series from the history's cells. `tradescan fit`
-//! computes it (`run/fit.rs`); `store` persists it.
+//! computes it (`run/fit.rs`); `store/read.rs` and `store/write.rs` persist it.
 
-use super::SeriesKind;
-use super::cells::{CellAgg, UnitCells};
-use super::entries::PanelContext;
+use crate::series::SeriesKind;
+use crate::series::cells::{CellAgg, UnitCells};
+use crate::series::entries::PanelContext;
 
 /// One stored series cell.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
