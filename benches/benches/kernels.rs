@@ -344,7 +344,9 @@ fn judge_all(det: &dyn Detector, x: &[f64], group: &[u32], stats: &[OrderStats])
             continue;
         }
         match det.judge(x, &stats[g as usize]) {
-            Judgement::Flag { score, direction } => {
+            Judgement::Flag {
+                score, direction, ..
+            } => {
                 flags += 1;
                 low += u64::from(direction == tradescan::detect::Direction::Low);
                 scores = scores.wrapping_add(score.to_bits());

@@ -5,12 +5,17 @@
 //! trade declares, abnormally low (under-invoicing) or high (over-invoicing).
 //!
 //! **Method.** On `x = ln(unit value)` with the group's quartiles `Q1`, `Q3` and
-//! `IQR = Q3 - Q1`, the line is flagged when `x < Q1 - k*IQR` or `x > Q3 + k*IQR`. The
-//! score is `|x - median| / (IQR / 1.349)`, the same standard-deviation scale as
-//! `robust-z`, so findings rank together. Groups with `IQR = 0` are not judged.
+//! `IQR = Q3 - Q1`, the line is outside the fences when `x < Q1 - k*IQR` or
+//! `x > Q3 + k*IQR`. Its statistic is `z = |x - median| / (IQR / 1.349)`, the same
+//! standard-deviation scale as `robust-z`, and its score that z calibrated for the
+//! group's size (`kernels::tail`), so findings rank together. A line outside the
+//! fences is flagged when its score is also above `min_score`: the quartiles of a small
+//! group are uncertain, and its fences alone would flag many more lines than a large
+//! group's. Groups with `IQR = 0` are not judged.
 //!
 //! **Parameters.** `k` (default 3.0, Tukey's "far out" fence; 1.5 gives the classic
-//! inner fence and many more findings).
+//! inner fence and many more findings), `min_score` (default 3.5, the common
+//! threshold of the price detectors).
 //!
 //! **Known false positives.** As `robust-z`; in addition, groups whose prices are
 //! bimodal (two grades under one code) have a wide IQR and hide anomalies between the
@@ -18,6 +23,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::scale::calibrated_flag;
 use super::{Detector, DetectorKind, Direction, IQR_TO_SIGMA, Judgement, Measure};
 use crate::kernels::order_stats::OrderStats;
 
@@ -27,11 +33,16 @@ use crate::kernels::order_stats::OrderStats;
 pub struct IqrFenceConfig {
     /// Fence multiplier.
     pub k: f64,
+    /// Smallest calibrated score a line outside the fences is flagged with.
+    pub min_score: f64,
 }
 
 impl Default for IqrFenceConfig {
     fn default() -> Self {
-        IqrFenceConfig { k: 3.0 }
+        IqrFenceConfig {
+            k: 3.0,
+            min_score: 3.5,
+        }
     }
 }
 
@@ -64,11 +75,13 @@ impl Detector for IqrFence {
         }
         let k = self.config.k;
         if x < s.q1 - k * iqr || x > s.q3 + k * iqr {
-            let score = (x - s.median).abs() / (iqr / IQR_TO_SIGMA);
-            Judgement::Flag {
-                score,
-                direction: Direction::of(x, s.median),
-            }
+            let z = (x - s.median).abs() / (iqr / IQR_TO_SIGMA);
+            calibrated_flag(
+                z,
+                s.count,
+                self.config.min_score,
+                Direction::of(x, s.median),
+            )
         } else {
             Judgement::Pass
         }

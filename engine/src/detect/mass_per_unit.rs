@@ -3,13 +3,19 @@
 //! **What it detects.** Quantities declared in the wrong unit: grams as kilograms,
 //! single pieces as thousands, pairs as dozens. Such a line often also has an odd unit
 //! value, but its net mass per declared unit gives it away even when the value was
-//! adjusted to look plausible.
+//! adjusted to look plausible. On kilogram lines, whose unit value is per kg of net
+//! mass, it is the only check that sees a supplementary quantity declared in grams.
 //!
-//! **Method.** For lines whose unit is not a mass unit and which have a positive
-//! quantity and net mass: `x = ln(net_mass_kg / quantity)`, compared with the same
-//! comparison group (and fallback levels) as unit values by a robust z,
-//! `(x - median) / (1.4826 * MAD)`, both tails; flagged when `|z| > threshold`.
-//! MAD = 0 follows the `mean-ad` rule of `robust-z`.
+//! **Method.** For every line with a unit and a positive quantity and net mass:
+//! `x = ln(net_mass_kg / quantity)` (about 0 on kilogram lines: their quantity is
+//! their net mass), compared with the same comparison group (and fallback levels) as
+//! unit values by a robust z, `(x - median) / s`, both tails, with
+//! `s = max(1.4826 * MAD, min_spread)` (the mean-AD rule of `robust-z` at MAD = 0): a
+//! spread below `min_spread` is not believed, so a group whose lines all agree exactly
+//! (kilogram lines) judges a line that disagrees by its ratio. The score is z
+//! calibrated for the group's size; flagged when it is above `threshold`. A ratio to
+//! the group's median close to a power of ten is named in the explanation: a unit or
+//! decimal slip.
 //!
 //! **Levels.** Mass per unit is a property of the product, and products under one HS6
 //! differ by orders of magnitude (a screw and a pump are both "parts"). So by default
@@ -17,16 +23,16 @@
 //! (levels written `hs+...`); a line whose national-code group is too small is left to
 //! the price detectors, which see the same wrong quantity as a wrong unit value.
 //!
-//! **Parameters.** `threshold` (default 3.5), `all_levels` (default false: judge at
-//! every fallback level).
+//! **Parameters.** `threshold` (default 3.5), `min_spread` (default 0.1 on the ln
+//! scale: about 10%), `all_levels` (default false: judge at every fallback level).
 //!
 //! **Known false positives.** Codes covering items of very different size (parts,
 //! sets, assortments); lines whose net mass was estimated or left at a placeholder.
 
 use serde::{Deserialize, Serialize};
 
-use super::scale::robust_z;
-use super::{Detector, DetectorKind, Judgement, MadZero, Measure};
+use super::scale::{calibrated_flag, robust_sigma};
+use super::{Detector, DetectorKind, Direction, Judgement, Measure};
 use crate::baseline::GroupLevel;
 use crate::kernels::order_stats::OrderStats;
 
@@ -34,8 +40,10 @@ use crate::kernels::order_stats::OrderStats;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MassPerUnitConfig {
-    /// Flag when |z| of ln kg per unit is above this.
+    /// Flag when the calibrated |z| of ln kg per unit is above this.
     pub threshold: f64,
+    /// Smallest spread (ln scale) a group's kg per unit is judged with.
+    pub min_spread: f64,
     /// Judge at every fallback level, not only national-code levels.
     pub all_levels: bool,
 }
@@ -44,6 +52,7 @@ impl Default for MassPerUnitConfig {
     fn default() -> Self {
         MassPerUnitConfig {
             threshold: 3.5,
+            min_spread: 0.1,
             all_levels: false,
         }
     }
@@ -72,7 +81,19 @@ impl Detector for MassPerUnit {
     }
 
     fn judge(&self, x: f64, stats: &OrderStats) -> Judgement {
-        robust_z(x, stats, self.config.threshold, MadZero::MeanAd)
+        let spread = robust_sigma(stats.mad, stats.mean_ad);
+        let spread = if spread.is_nan() {
+            self.config.min_spread
+        } else {
+            spread.max(self.config.min_spread)
+        };
+        let z = ((x - stats.median) / spread).abs();
+        calibrated_flag(
+            z,
+            stats.count,
+            self.config.threshold,
+            Direction::of(x, stats.median),
+        )
     }
 
     fn accepts_level(&self, level: &GroupLevel) -> bool {
@@ -104,5 +125,25 @@ mod tests {
         let [national, hs6, ..] = GroupLevel::default_chain();
         assert!(d.accepts_level(&national));
         assert!(!d.accepts_level(&hs6));
+    }
+
+    #[test]
+    fn a_kilogram_line_declared_in_grams_is_flagged_against_exact_agreement() {
+        // Every line of the group has quantity = net mass: no spread at all.
+        let exact = OrderStats {
+            count: 40,
+            q1: 0.0,
+            median: 0.0,
+            q3: 0.0,
+            mad: 0.0,
+            mean_ad: 0.0,
+        };
+        let d = MassPerUnit::new(MassPerUnitConfig::default());
+        assert!(matches!(
+            d.judge(-(1000f64.ln()), &exact),
+            Judgement::Flag { .. }
+        ));
+        // Rounding of the quantity is not a slip.
+        assert_eq!(d.judge(0.02, &exact), Judgement::Pass);
     }
 }

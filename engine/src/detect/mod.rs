@@ -5,7 +5,7 @@
 //! |---|---|---|---|
 //! | `P01` | `robust-z` | ln unit value of a line vs its comparison group | `|x - median| / (1.4826 * MAD)` > threshold (3.5) |
 //! | `P02` | `iqr-fence` | ln unit value of a line vs its comparison group | x outside `[Q1 - k*IQR, Q3 + k*IQR]` (k = 3) |
-//! | `P03` | `mass-per-unit` | ln kg per supplementary unit vs its group | robust z > threshold (3.5), national-code groups only |
+//! | `P03` | `mass-per-unit` | ln kg per supplementary unit vs its group (kilogram lines: quantity vs net mass) | robust z > threshold (3.5), national-code groups only |
 //! | `V01` | `surge` | amount per series and period vs its trailing window | robust z of the ln amount or the line count > threshold (5) and ratio to the median >= 3 (drops: <= 1/3) |
 //! | `V02` | `first-time-importer` | importer x watch family | first line of the importer in the family, after the burn-in |
 //! | `V03` | `new-origin` | watched HS6 x origin | first line of the origin for the HS6, after the burn-in |
@@ -98,8 +98,11 @@ impl Direction {
 pub enum Judgement {
     /// The line is anomalous.
     Flag {
-        /// Distance from the baseline in standard-deviation equivalents (> 0, finite).
+        /// Distance from the baseline in standard-deviation equivalents (> 0, finite),
+        /// calibrated for the group's size ([`crate::kernels::tail`]).
         score: f64,
+        /// The statistic before calibration (the robust z).
+        raw: f64,
         /// Which side.
         direction: Direction,
     },
@@ -274,9 +277,14 @@ impl DetectorConfigs {
     pub fn validate(&self) -> Result<()> {
         positive("detectors.robust-z.threshold", self.robust_z.threshold)?;
         positive("detectors.iqr-fence.k", self.iqr_fence.k)?;
+        positive("detectors.iqr-fence.min_score", self.iqr_fence.min_score)?;
         positive(
             "detectors.mass-per-unit.threshold",
             self.mass_per_unit.threshold,
+        )?;
+        positive(
+            "detectors.mass-per-unit.min_spread",
+            self.mass_per_unit.min_spread,
         )?;
         self.surge.validate()?;
         self.first_time_importer.validate("first-time-importer")?;

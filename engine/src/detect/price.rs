@@ -18,8 +18,10 @@ pub struct Flag {
     pub row: u32,
     /// Index of the detector among the run's price detectors.
     pub detector: u8,
-    /// The detector's score.
+    /// The detector's score (calibrated).
     pub score: f64,
+    /// The detector's statistic before calibration.
+    pub raw: f64,
     /// Which side of the baseline.
     pub direction: Direction,
     /// The judged ln value.
@@ -173,7 +175,25 @@ pub fn price_finding(
             levels[l.level].key_text(key)
         );
     }
-    let _ = write!(explanation, "; {} score {:.2}", kind.name(), flag.score);
+    let _ = write!(
+        explanation,
+        "; {} z {:.2}, score {:.2} for a group of {}",
+        kind.name(),
+        flag.raw,
+        flag.score,
+        st.count
+    );
+    if let Some(power) = power_of_ten(ratio) {
+        let _ = write!(
+            explanation,
+            "; {power}x is a power of ten: {}",
+            if price {
+                "a decimal or unit slip in the value or the quantity?"
+            } else {
+                "quantity or net mass declared in another unit?"
+            }
+        );
+    }
     Finding {
         measure,
         observed,
@@ -185,6 +205,7 @@ pub fn price_finding(
         group_key: gt.key.clone(),
         group_size: st.count,
         score: flag.score,
+        raw_score: Some(flag.raw),
         direction: flag.direction.name(),
         value_gap,
         explanation,
@@ -226,6 +247,7 @@ pub fn line_finding(
         group_key: String::new(),
         group_size: 0,
         score: 0.0,
+        raw_score: None,
         direction: "none",
         value_gap: None,
         watch_family: kt.watch_family.clone(),
@@ -235,5 +257,31 @@ pub fn line_finding(
         history_len: None,
         explanation: String::new(),
         locator,
+    }
+}
+
+/// The power of ten (10, 100, 1000, ...) a ratio of at least 10 is within 15% of.
+/// Unit and decimal slips (grams for kilograms, a misplaced decimal point) put a line
+/// at such a ratio from its group.
+pub fn power_of_ten(ratio: f64) -> Option<u64> {
+    let exponent = ratio.log10().round();
+    let close = (ratio.log10() - exponent).abs() < 1.15f64.log10();
+    (exponent >= 1.0 && exponent <= 12.0 && close).then(|| 10u64.pow(exponent as u32))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ratios_near_a_power_of_ten_are_named() {
+        assert_eq!(power_of_ten(1000.0), Some(1000));
+        assert_eq!(power_of_ten(950.0), Some(1000));
+        assert_eq!(power_of_ten(11.0), Some(10));
+        assert_eq!(power_of_ten(500.0), None);
+        assert_eq!(power_of_ten(3.0), None);
+        assert_eq!(power_of_ten(1.05), None);
+        assert_eq!(power_of_ten(f64::NAN), None);
+        assert_eq!(power_of_ten(f64::INFINITY), None);
     }
 }

@@ -91,7 +91,7 @@ mod tests {
 
     fn stats(median: f64, mad: f64, mean_ad: f64) -> OrderStats {
         OrderStats {
-            count: 10,
+            count: 1_000_000,
             q1: median - mad,
             median,
             q3: median + mad,
@@ -105,13 +105,16 @@ mod tests {
         let d = RobustZ::new(RobustZConfig::default());
         let s = stats(0.0, 1.0 / 1.4826, 0.0);
         assert_eq!(d.judge(3.5, &s), Judgement::Pass);
-        assert_eq!(
-            d.judge(4.0, &s),
-            Judgement::Flag {
-                score: 4.0,
-                direction: Direction::High
-            }
-        );
+        let Judgement::Flag {
+            score,
+            raw,
+            direction,
+        } = d.judge(4.0, &s)
+        else {
+            panic!("4 > 3.5 in a large group");
+        };
+        assert_eq!((raw, direction), (4.0, Direction::High));
+        assert!((score - 4.0).abs() < 1e-3, "{score}");
         assert!(matches!(
             d.judge(-5.0, &s),
             Judgement::Flag {
@@ -119,6 +122,17 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn a_small_group_needs_a_larger_z() {
+        let d = RobustZ::new(RobustZConfig::default());
+        let small = OrderStats {
+            count: 8,
+            ..stats(0.0, 1.0 / 1.4826, 0.0)
+        };
+        assert_eq!(d.judge(5.0, &small), Judgement::Pass);
+        assert!(matches!(d.judge(20.0, &small), Judgement::Flag { score, .. } if score < 20.0));
     }
 
     #[test]

@@ -103,6 +103,7 @@ impl SeriesContext<'_> {
             group_key: Self::group_key(&hs, kind, &parts),
             group_size: 0,
             score: 0.0,
+            raw_score: None,
             direction: Direction::High.name(),
             value_gap: None,
             watch_family: self.watch.families_of(HsCode(hs6)),

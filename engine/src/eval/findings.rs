@@ -452,6 +452,7 @@ mod tests {
             group_key: "k".into(),
             group_size: 30,
             score,
+            raw_score: None,
             direction: "low",
             value_gap: None,
             watch_family: None,

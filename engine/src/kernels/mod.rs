@@ -13,4 +13,5 @@ pub mod intern;
 pub mod order_stats;
 pub mod prefetch;
 pub mod rolling;
+pub mod tail;
 pub mod unit_value;

@@ -62,8 +62,13 @@ pub struct Finding {
     pub group_key: String,
     /// Lines in the comparison group.
     pub group_size: u64,
-    /// Score, in standard-deviation equivalents; higher is more anomalous.
+    /// Score, in standard-deviation equivalents; higher is more anomalous. Price
+    /// detectors' scores are calibrated for the group's size (`kernels::tail`), so a
+    /// score means the same rarity in a group of 10 lines as in one of 10,000.
     pub score: f64,
+    /// Price findings: the detector's statistic before calibration (the robust z);
+    /// null for other findings.
+    pub raw_score: Option<f64>,
     /// `low` or `high`.
     pub direction: &'static str,
     /// Declared value minus the value at the group median (revenue-at-risk proxy);

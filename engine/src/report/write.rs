@@ -42,6 +42,7 @@ pub fn findings_schema() -> SchemaRef {
         s("group_key", false),
         Field::new("group_size", DataType::UInt64, false),
         f("score", false),
+        f("raw_score", true),
         s("direction", false),
         f("value_gap", true),
         s("watch_family", true),
@@ -90,13 +91,14 @@ fn findings_column(f: &[Finding], i: usize) -> ArrayRef {
                 .collect::<UInt64Array>(),
         ),
         23 => floats(f.iter().map(|x| Some(x.score))),
-        24 => strs(f.iter().map(|x| Some(x.direction))),
-        25 => floats(f.iter().map(|x| x.value_gap)),
-        26 => strs(f.iter().map(|x| x.watch_family.as_deref())),
-        27 => strs(f.iter().map(|x| x.series_key)),
-        28 => Arc::new(f.iter().map(|x| x.period_start).collect::<Date32Array>()),
-        29 => strs(f.iter().map(|x| x.period)),
-        30 => Arc::new(f.iter().map(|x| x.history_len).collect::<UInt64Array>()),
+        24 => floats(f.iter().map(|x| x.raw_score)),
+        25 => strs(f.iter().map(|x| Some(x.direction))),
+        26 => floats(f.iter().map(|x| x.value_gap)),
+        27 => strs(f.iter().map(|x| x.watch_family.as_deref())),
+        28 => strs(f.iter().map(|x| x.series_key)),
+        29 => Arc::new(f.iter().map(|x| x.period_start).collect::<Date32Array>()),
+        30 => strs(f.iter().map(|x| x.period)),
+        31 => Arc::new(f.iter().map(|x| x.history_len).collect::<UInt64Array>()),
         _ => strs(f.iter().map(|x| Some(x.explanation.as_str()))),
     }
 }
@@ -223,13 +225,14 @@ fn write_parallel<W: Write + Send>(
 }
 
 /// Findings columns whose values are (nearly) all distinct: written without a dictionary.
-const UNIQUE_COLUMNS: [&str; 8] = [
+const UNIQUE_COLUMNS: [&str; 9] = [
     "declaration_id",
     "quantity",
     "net_mass_kg",
     "customs_value",
     "observed",
     "score",
+    "raw_score",
     "value_gap",
     "explanation",
 ];

@@ -65,7 +65,12 @@ impl Baselines {
             return None;
         }
         let verdict = det.judge(x, &group.stats);
-        let Judgement::Flag { score, direction } = verdict else {
+        let Judgement::Flag {
+            score,
+            raw,
+            direction,
+        } = verdict
+        else {
             return Some((verdict, None, false));
         };
         let Some(local) = self.local.as_ref() else {
@@ -88,15 +93,26 @@ impl Baselines {
         };
         match det.judge(x, &recentred) {
             Judgement::Flag {
-                score: local_score, ..
-            } => Some((
-                Judgement::Flag {
-                    score: score.min(local_score),
-                    direction,
-                },
-                Some(li),
-                false,
-            )),
+                score: local_score,
+                raw: local_raw,
+                ..
+            } => {
+                // The weaker of the two judgements is the evidence.
+                let (score, raw) = if local_score < score {
+                    (local_score, local_raw)
+                } else {
+                    (score, raw)
+                };
+                Some((
+                    Judgement::Flag {
+                        score,
+                        raw,
+                        direction,
+                    },
+                    Some(li),
+                    false,
+                ))
+            }
             _ => Some((Judgement::Pass, None, true)),
         }
     }

@@ -373,7 +373,8 @@ pub fn measure_unit_with(
                     }
                 }
                 if opts.kg_per_unit {
-                    out.kgpu.push(if mass_unit {
+                    // Kilogram lines too: their quantity should be their net mass.
+                    out.kgpu.push(if units[i].is_none() {
                         f64::NAN
                     } else {
                         ln_kg_per_unit(qty[i], mass[i])

@@ -139,7 +139,12 @@ impl<'a> ScoreContext<'a> {
                     judged = true;
                     out.local_withdrawn[k] += u64::from(withdrawn);
                     match verdict {
-                        Judgement::Flag { score, direction } => out.flags.push(Flag {
+                        Judgement::Flag {
+                            score,
+                            raw,
+                            direction,
+                        } => out.flags.push(Flag {
+                            raw,
                             row: row as u32,
                             detector: k as u8,
                             score,

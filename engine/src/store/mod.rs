@@ -47,7 +47,7 @@ use crate::series::{PeriodKind, period_id, period_start};
 use crate::store::series::StoredSeries;
 
 /// Layout version of a baseline folder.
-pub const FORMAT: u32 = 2;
+pub const FORMAT: u32 = 3;
 
 /// `baseline.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
