@@ -25,6 +25,7 @@ pub const IQR_TO_SIGMA: f64 = 1.349;
 ///
 /// # Zero
 /// 0 when both are 0: every value equals the median.
+#[inline]
 pub fn robust_sigma(mad: f64, mean_ad: f64) -> f64 {
     if mad > 0.0 {
         MAD_TO_SIGMA * mad

@@ -53,6 +53,7 @@ impl Baselines {
     /// `local_min_group_size` lines. Returns the verdict, the local group that
     /// confirmed a fallback flag, and whether the check withdrew one; `None` when the
     /// detector does not judge at the group's level.
+    #[inline]
     pub fn judge(
         &self,
         det: &dyn Detector,

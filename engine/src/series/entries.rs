@@ -11,6 +11,7 @@ use crate::kernels::order_stats::{OrderStats, order_stats};
 pub type Entry = (u64, u32, CellAgg);
 
 /// The series key of a cell for a key kind (`None`: the cell has no such key).
+#[inline]
 pub fn series_key(kind: SeriesKind, k: &CellKey) -> Option<u64> {
     match kind {
         SeriesKind::Importer => (k.importer != NO_SYMBOL).then_some(u64::from(k.importer)),
@@ -83,6 +84,7 @@ pub fn typical_of(entries: &[Entry]) -> Option<OrderStats> {
 }
 
 /// A series' line counts per period.
+#[inline]
 pub fn lines_into(run: &[Entry], periods: usize, out: &mut Vec<f64>) {
     out.clear();
     out.resize(periods, 0.0);
@@ -122,6 +124,7 @@ impl SeriesIndex {
     }
 
     /// The entries of series `s`.
+    #[inline]
     pub fn run<'e>(&self, entries: &'e [Entry], s: usize) -> &'e [Entry] {
         &entries[self.offsets[s]..self.offsets[s + 1]]
     }

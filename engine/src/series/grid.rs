@@ -33,11 +33,13 @@ impl Grid {
     }
 
     /// Whether the data covers period `t` entirely.
+    #[inline]
     pub fn complete(&self, t: usize) -> bool {
         !((t == 0 && self.partial_first) || (t + 1 == self.len && self.partial_last))
     }
 
     /// First day of period `t`.
+    #[inline]
     pub fn start(&self, t: usize) -> i32 {
         period_start(self.kind, self.first + t as i32)
     }
