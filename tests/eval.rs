@@ -174,14 +174,14 @@ fn eval_scores_a_scan_output_by_hand() {
         (r["positive_lines"].clone(), r["negative_lines"].clone()),
         (3.into(), 1.into())
     );
-    // N = 40: k = ceil(0.4) = 1, ceil(2) = 2, ceil(4) = 4.
+    // N = 40: k = ceil(0.2) = 1, ceil(0.4) = 1, ceil(2) = 2, ceil(4) = 4.
     let ks: Vec<u64> = r["inspected_at"]
         .as_array()
         .unwrap()
         .iter()
         .map(|x| x["k"].as_u64().unwrap())
         .collect();
-    assert_eq!(ks, vec![1, 2, 4]);
+    assert_eq!(ks, vec![1, 1, 2, 4]);
 
     // Overall ranking: D01(8)+ D02(7)- D03/2(6)+ D04(6)- (tie by declaration id).
     // P = 3 positives (D01, D03/2, D05).
@@ -190,24 +190,24 @@ fn eval_scores_a_scan_output_by_hand() {
     let at = |s: &Value, i: usize, what: &str| s["at"][i][what].clone();
     // k = 1: D01 -> P 1/1, R 1/3. k = 2: D01 D02 -> P 1/2, R 1/3.
     // k = 4: all four -> P 2/4, R 2/3.
-    close(&at(o, 0, "precision"), 1.0);
-    close(&at(o, 0, "recall"), 1.0 / 3.0);
-    close(&at(o, 1, "precision"), 0.5);
+    close(&at(o, 1, "precision"), 1.0);
     close(&at(o, 1, "recall"), 1.0 / 3.0);
     close(&at(o, 2, "precision"), 0.5);
-    close(&at(o, 2, "recall"), 2.0 / 3.0);
+    close(&at(o, 2, "recall"), 1.0 / 3.0);
+    close(&at(o, 3, "precision"), 0.5);
+    close(&at(o, 3, "recall"), 2.0 / 3.0);
     // AP = (1/1 + 2/3 + 0 for D05) / 3 = 5/9.
     close(&o["average_precision"], 5.0 / 9.0);
 
     // robust-z alone: D01(8)+ D02(6)- D04(6)-: k = 4 inspects 3, 1 hit.
     let z = &r["by_detector"]["robust-z"];
     assert_eq!(z["flagged_lines"], 3);
-    assert_eq!(at(z, 2, "inspected"), 3);
-    close(&at(z, 2, "precision"), 1.0 / 3.0);
+    assert_eq!(at(z, 3, "inspected"), 3);
+    close(&at(z, 3, "precision"), 1.0 / 3.0);
     close(&z["average_precision"], 1.0 / 3.0);
     // iqr-fence alone: D02(7)- D03/2(6)+: AP = (1/2) / 3.
     let q = &r["by_detector"]["iqr-fence"];
-    close(&at(q, 0, "precision"), 0.0);
+    close(&at(q, 1, "precision"), 0.0);
     close(&q["average_precision"], 1.0 / 6.0);
     // Series findings are not lines.
     assert!(r["by_detector"].get("volume-surge").is_none());
@@ -219,7 +219,7 @@ fn eval_scores_a_scan_output_by_hand() {
         (u["lines"].clone(), u["found"].clone()),
         (2.into(), 1.into())
     );
-    close(&u["at"][0]["recall"], 0.5);
+    close(&u["at"][1]["recall"], 0.5);
     let ov = &r["by_label"]["over_valuation"];
     let recalls: Vec<f64> = ov["at"]
         .as_array()
@@ -227,7 +227,7 @@ fn eval_scores_a_scan_output_by_hand() {
         .iter()
         .map(|a| a["recall"].as_f64().unwrap())
         .collect();
-    assert_eq!(recalls, vec![0.0, 0.0, 1.0]);
+    assert_eq!(recalls, vec![0.0, 0.0, 0.0, 1.0]);
     close(&ov["by_detector"]["robust-z"]["recall"], 0.0);
     close(&ov["by_detector"]["iqr-fence"]["recall"], 1.0);
 
@@ -258,11 +258,12 @@ fn eval_scores_a_scan_output_by_hand() {
         .unwrap()
         .split_whitespace()
         .collect();
-    // N = 100: k = 1, 5, 10; the last two inspect all four flagged lines.
+    // N = 100: k = 1, 1, 5, 10; the last two inspect all four flagged lines.
     assert_eq!(
         all,
         vec![
-            "all", "4", "1.000", "0.333", "0.500", "0.667", "0.500", "0.667", "0.556"
+            "all", "4", "1.000", "0.333", "1.000", "0.333", "0.500", "0.667", "0.500", "0.667",
+            "0.556"
         ],
         "{text}"
     );

@@ -147,14 +147,21 @@ fn for_records(
     Ok(())
 }
 
+/// The factor from which an anomaly counts as large (`<label>:factor>=5`).
+const LARGE_FACTOR: f64 = 5.0;
+
 /// Line labels: a CSV with at least `declaration_id`, `line_no` and `label`, in any
-/// order. An empty `line_no` matches findings whose `line_no` is null.
+/// order. An empty `line_no` matches findings whose `line_no` is null. With a `factor`
+/// column (the multiplier an anomaly applied), a line whose factor is 5 or more either
+/// way also carries the label `<label>:factor>=5`, so that recall is reported for large
+/// anomalies on their own.
 pub(crate) fn read_line_labels(path: &Path, text: &str) -> Result<Vec<LineLabel>> {
     let mut reader = CsvReader::new(text);
     let mut fields = Vec::new();
     let header = Header::read(path, &mut reader, &mut fields)?;
     let cols = header.require(path, &["declaration_id", "line_no", "label"], "line labels")?;
     let (c_decl, c_line, c_label) = (cols[0], cols[1], cols[2]);
+    let c_factor = header.position("factor");
     let mut out = Vec::new();
     for_records(path, &mut reader, &header, |line, f| {
         let decl = f[c_decl];
@@ -167,10 +174,21 @@ pub(crate) fn read_line_labels(path: &Path, text: &str) -> Result<Vec<LineLabel>
                 bad_labels(path, line, format!("`line_no` `{s}` is not an integer"))
             })?),
         };
+        let label = f[c_label];
+        let large = c_factor
+            .and_then(|c| f[c].parse::<f64>().ok())
+            .is_some_and(|x| x > 0.0 && x.max(1.0 / x) >= LARGE_FACTOR);
+        if large {
+            out.push(LineLabel {
+                declaration_id: decl.to_string(),
+                line_no,
+                label: format!("{}:factor>=5", label.trim()),
+            });
+        }
         out.push(LineLabel {
             declaration_id: decl.to_string(),
             line_no,
-            label: f[c_label].to_string(),
+            label: label.to_string(),
         });
         Ok(())
     })?;
@@ -266,6 +284,31 @@ mod tests {
         let err =
             read_line_labels(p, "declaration_id,line_no,label\nD1,1,x\n,2,clean\n").unwrap_err();
         assert!(matches!(&err, Error::BadLabels { line: 3, .. }), "{err}");
+    }
+
+    #[test]
+    fn large_factors_carry_a_second_label() {
+        let got = read_line_labels(
+            Path::new("l.csv"),
+            "declaration_id,line_no,label,factor\nD1,1,under_valuation,0.1\n\
+             D2,1,under_valuation,0.5\nD3,1,over_valuation,5\nD4,1,duplicate,\n",
+        )
+        .unwrap();
+        let labels: Vec<(&str, &str)> = got
+            .iter()
+            .map(|l| (l.declaration_id.as_str(), l.label.as_str()))
+            .collect();
+        assert_eq!(
+            labels,
+            vec![
+                ("D1", "under_valuation:factor>=5"),
+                ("D1", "under_valuation"),
+                ("D2", "under_valuation"),
+                ("D3", "over_valuation:factor>=5"),
+                ("D3", "over_valuation"),
+                ("D4", "duplicate"),
+            ]
+        );
     }
 
     #[test]

@@ -4,14 +4,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::model::{
-    AtRate, EvalFinding, EvalReport, LabelRecall, Labels, LineScores, RATES_PERCENT, RateK,
-    RateRecall, Recall, is_negative_label, ratio,
+    AtRate, EvalFinding, EvalReport, LabelRecall, Labels, LineScores, RATES_PER_MILLE, RateK,
+    RateRecall, Recall, is_negative_label, percent, ratio,
 };
 use super::series::evaluate_series;
 
-/// `ceil(percent * n / 100)` in integers.
-fn k_at(percent: u64, n: u64) -> u64 {
-    (u128::from(percent) * u128::from(n)).div_ceil(100) as u64
+/// `ceil(per_mille * n / 1000)` in integers.
+fn k_at(per_mille: u64, n: u64) -> u64 {
+    (u128::from(per_mille) * u128::from(n)).div_ceil(1000) as u64
 }
 
 /// Counts from one ranking of flagged lines.
@@ -40,7 +40,7 @@ fn rank(
         .collect();
     // Score descending, then line id ascending (declaration id, line number).
     order.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-    let ks: Vec<u64> = RATES_PERCENT
+    let ks: Vec<u64> = RATES_PER_MILLE
         .iter()
         .map(|&p| k_at(p, lines_total))
         .collect();
@@ -69,14 +69,14 @@ fn rank(
         }
     }
     let flagged = order.len() as u64;
-    let at = RATES_PERCENT
+    let at = RATES_PER_MILLE
         .iter()
         .zip(&ks)
         .zip(&hits_at)
-        .map(|((&rate_percent, &k), &h)| {
+        .map(|((&rate, &k), &h)| {
             let inspected = k.min(flagged);
             AtRate {
-                rate_percent,
+                rate_percent: percent(rate),
                 inspected,
                 positives: h,
                 precision: ratio(h, inspected),
@@ -187,11 +187,11 @@ pub fn evaluate(findings: &[EvalFinding], labels: &Labels, lines_total: u64) -> 
                 lines: n,
                 found: all.found_by_type[t],
                 recall: share(all.found_by_type[t], n),
-                at: RATES_PERCENT
+                at: RATES_PER_MILLE
                     .iter()
                     .zip(&all.found_at)
-                    .map(|(&rate_percent, found)| RateRecall {
-                        rate_percent,
+                    .map(|(&rate, found)| RateRecall {
+                        rate_percent: percent(rate),
                         found: found[t],
                         recall: share(found[t], n),
                     })
@@ -225,10 +225,10 @@ pub fn evaluate(findings: &[EvalFinding], labels: &Labels, lines_total: u64) -> 
         unidentified_findings: unidentified,
         positive_lines: positives,
         negative_lines: negative.len() as u64,
-        inspected_at: RATES_PERCENT
+        inspected_at: RATES_PER_MILLE
             .iter()
             .map(|&p| RateK {
-                rate_percent: p,
+                rate_percent: percent(p),
                 k: k_at(p, lines_total),
             })
             .collect(),
@@ -267,24 +267,26 @@ mod tests {
         assert!(!r.by_detector.contains_key("volume-surge"));
         assert_eq!(
             r.inspected_at.iter().map(|x| x.k).collect::<Vec<_>>(),
-            vec![1, 5, 10]
+            vec![1, 1, 5, 10]
         );
+        // 0.5% of 100 lines and 1% both inspect the top line.
+        assert_eq!(r.overall.at[0].inspected, r.overall.at[1].inspected);
         let o = &r.overall;
         assert_eq!(o.flagged_lines, 6);
         assert_eq!(o.flagged_positives, 3);
         // 1%: k = 1, inspected D1 -> 1 hit. P = 1/1, R = 1/4.
-        assert_eq!((o.at[0].inspected, o.at[0].positives), (1, 1));
-        close(o.at[0].precision, 1.0);
-        close(o.at[0].recall, 0.25);
+        assert_eq!((o.at[1].inspected, o.at[1].positives), (1, 1));
+        close(o.at[1].precision, 1.0);
+        close(o.at[1].recall, 0.25);
         // 5%: k = 5, inspected D1..D5 -> hits D1, D3. P = 2/5, R = 2/4.
         // (Had the tie D5/D6 broken the other way, D6 would be inside: 3 hits.)
-        assert_eq!((o.at[1].inspected, o.at[1].positives), (5, 2));
-        close(o.at[1].precision, 0.4);
-        close(o.at[1].recall, 0.5);
+        assert_eq!((o.at[2].inspected, o.at[2].positives), (5, 2));
+        close(o.at[2].precision, 0.4);
+        close(o.at[2].recall, 0.5);
         // 10%: k = 10 but only 6 flagged -> 6 inspected, hits D1, D3, D6. P = 3/6, R = 3/4.
-        assert_eq!((o.at[2].inspected, o.at[2].positives), (6, 3));
-        close(o.at[2].precision, 0.5);
-        close(o.at[2].recall, 0.75);
+        assert_eq!((o.at[3].inspected, o.at[3].positives), (6, 3));
+        close(o.at[3].precision, 0.5);
+        close(o.at[3].recall, 0.75);
         // AP: D1 at rank 1 -> 1/1, D3 at rank 3 -> 2/3, D6 at rank 6 -> 3/6, D9 never
         // flagged -> 0. (1 + 2/3 + 1/2) / 4 = 13/24 = 0.541666...
         close(o.average_precision, 13.0 / 24.0);
@@ -300,24 +302,26 @@ mod tests {
         );
         // robust-z ranks D1(9)+ D2(7)- D4(5)- D6(2)+.
         let z = &r.by_detector["robust-z"];
+        // 0.5% and 1% of 100: k = 1.
+        assert_eq!((z.at[0].inspected, z.at[0].precision), (1, Some(1.0)));
         assert_eq!((z.flagged_lines, z.flagged_positives), (4, 2));
-        close(z.at[0].precision, 1.0); // D1
-        close(z.at[0].recall, 0.25);
-        assert_eq!(z.at[1].inspected, 4); // k = 5 > 4 flagged
-        close(z.at[1].precision, 0.5); // D1, D6 of 4
-        close(z.at[1].recall, 0.5);
-        close(z.at[2].precision, 0.5);
+        close(z.at[1].precision, 1.0); // D1
+        close(z.at[1].recall, 0.25);
+        assert_eq!(z.at[2].inspected, 4); // k = 5 > 4 flagged
+        close(z.at[2].precision, 0.5); // D1, D6 of 4
         close(z.at[2].recall, 0.5);
+        close(z.at[3].precision, 0.5);
+        close(z.at[3].recall, 0.5);
         // AP: 1/1 (D1) + 2/4 (D6 at rank 4) = 1.5; / 4 = 0.375.
         close(z.average_precision, 0.375);
 
         // iqr-fence ranks D3(5)+ D1(4)+ D5(3)- D6(3)+ (tie D5/D6 by declaration id).
         let q = &r.by_detector["iqr-fence"];
         assert_eq!((q.flagged_lines, q.flagged_positives), (4, 3));
-        close(q.at[0].precision, 1.0); // D3
-        close(q.at[0].recall, 0.25);
-        close(q.at[1].precision, 0.75); // 3 of 4
-        close(q.at[1].recall, 0.75);
+        close(q.at[1].precision, 1.0); // D3
+        close(q.at[1].recall, 0.25);
+        close(q.at[2].precision, 0.75); // 3 of 4
+        close(q.at[2].recall, 0.75);
         // AP: 1/1 + 2/2 + 3/4 = 2.75; / 4 = 0.6875.
         close(q.average_precision, 0.6875);
     }
@@ -335,7 +339,7 @@ mod tests {
         let u = &r.by_label["under_valuation"];
         assert_eq!((u.lines, u.found), (2, 2));
         let at: Vec<f64> = u.at.iter().map(|a| a.recall).collect();
-        assert_eq!(at, vec![0.5, 1.0, 1.0]);
+        assert_eq!(at, vec![0.5, 0.5, 1.0, 1.0]);
         assert_eq!(u.by_detector["robust-z"].recall, 0.5);
         assert_eq!(u.by_detector["iqr-fence"].recall, 1.0);
         // wrong_unit = {D6, D9}: D6 flagged (rank 6), D9 never. 0 at k = 1 and 5, 1/2 at
@@ -344,7 +348,7 @@ mod tests {
         assert_eq!((w.lines, w.found), (2, 1));
         assert_eq!(w.recall, 0.5);
         let at: Vec<f64> = w.at.iter().map(|a| a.recall).collect();
-        assert_eq!(at, vec![0.0, 0.0, 0.5]);
+        assert_eq!(at, vec![0.0, 0.0, 0.0, 0.5]);
         assert_eq!(w.by_detector["robust-z"].recall, 0.5);
         assert_eq!(w.by_detector["iqr-fence"].recall, 0.5);
     }
@@ -356,8 +360,9 @@ mod tests {
         assert_eq!(evaluate(&findings, &labels, 100), a);
 
         // k rounds up: 1% of 150 lines is 2 lines.
-        assert_eq!(k_at(1, 150), 2);
-        assert_eq!(k_at(10, 0), 0);
+        assert_eq!(k_at(10, 150), 2);
+        assert_eq!(k_at(5, 150), 1);
+        assert_eq!(k_at(100, 0), 0);
         // No lines scanned: nothing inspected, precision null, recall 0.
         let r = evaluate(&findings, &labels, 0);
         assert_eq!(r.overall.at[0].inspected, 0);

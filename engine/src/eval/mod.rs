@@ -19,7 +19,7 @@
 //! - **Ranking**: flagged lines by score descending, ties broken by `declaration_id`
 //!   then `line_no` ascending (null line first), so the result never depends on file
 //!   order.
-//! - **Inspection rates** 1%, 5% and 10% of `N`, the number of lines scanned
+//! - **Inspection rates** 0.5%, 1%, 5% and 10% of `N`, the number of lines scanned
 //!   (`rows_total` in `manifest.json`, or `--lines`): `k = ceil(rate * N)`, computed in
 //!   integers. The *inspected* lines are the top `k` of the ranking, or all flagged lines
 //!   when fewer are flagged.
@@ -34,7 +34,10 @@
 //!   above every negative.
 //! - **Recall per label type**: per label value, the share of its lines with any finding
 //!   (overall and per detector) and the share among the inspected lines at each rate
-//!   (overall ranking). A line with two label values counts for each.
+//!   (overall ranking). A line with two label values counts for each. When the labels
+//!   file has a `factor` column (the multiplier an anomaly applied, as the realistic
+//!   generator writes it), lines whose factor is 5 or more either way are also reported
+//!   under `<label>:factor>=5`.
 //!
 //! # Series metrics
 //!
@@ -79,7 +82,7 @@ pub use findings::{locate_findings, read_findings, read_rows_total};
 pub use lines::evaluate;
 pub use model::{
     AtRate, EvalFinding, EvalReport, LabelRecall, Labels, LineLabel, LineScores, NEGATIVE_LABELS,
-    RATES_PERCENT, RateK, RateRecall, Recall, SeriesFlags, SeriesId, SeriesLabel,
+    RATES_PER_MILLE, RateK, RateRecall, Recall, SeriesFlags, SeriesId, SeriesLabel,
     SeriesLabelRecall, SeriesReport, is_negative_label,
 };
 pub use text::write_text;

@@ -6,8 +6,13 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-/// Inspection rates, in percent of the lines scanned.
-pub const RATES_PERCENT: [u64; 3] = [1, 5, 10];
+/// Inspection rates, in per mille of the lines scanned (0.5%, 1%, 5%, 10%).
+pub const RATES_PER_MILLE: [u64; 4] = [5, 10, 50, 100];
+
+/// A rate in per mille as the percentage reports print it.
+pub fn percent(per_mille: u64) -> f64 {
+    per_mille as f64 / 10.0
+}
 
 /// One finding as `eval` needs it.
 #[derive(Debug, Clone, PartialEq)]
@@ -127,10 +132,10 @@ pub struct EvalReport {
 }
 
 /// `k` for one inspection rate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct RateK {
     /// Rate in percent of `N`.
-    pub rate_percent: u64,
+    pub rate_percent: f64,
     /// `ceil(rate * N)`.
     pub k: u64,
 }
@@ -152,7 +157,7 @@ pub struct LineScores {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AtRate {
     /// Rate in percent of `N`.
-    pub rate_percent: u64,
+    pub rate_percent: f64,
     /// Lines inspected: `min(k, flagged lines)`.
     pub inspected: u64,
     /// Positive lines among them.
@@ -182,7 +187,7 @@ pub struct LabelRecall {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RateRecall {
     /// Rate in percent of `N`.
-    pub rate_percent: u64,
+    pub rate_percent: f64,
     /// Labelled lines among the inspected.
     pub found: u64,
     /// `found / labelled lines`.

@@ -2,7 +2,7 @@
 
 use std::io::{self, Write};
 
-use super::model::{EvalReport, RATES_PERCENT, SeriesFlags};
+use super::model::{EvalReport, RATES_PER_MILLE, SeriesFlags, percent};
 
 /// `0.123`, or `-` for null.
 fn fmt3(x: Option<f64>) -> String {
@@ -57,7 +57,7 @@ pub fn write_text(r: &EvalReport, w: &mut impl Write) -> io::Result<()> {
         .max()
         .unwrap_or(8);
     write!(w, "{:<width$} {:>9}", "detector", "flagged")?;
-    for rate in RATES_PERCENT {
+    for rate in RATES_PER_MILLE.map(percent) {
         write!(
             w,
             " {:>7} {:>7}",
@@ -92,7 +92,7 @@ pub fn write_text(r: &EvalReport, w: &mut impl Write) -> io::Result<()> {
             .max()
             .unwrap_or(5);
         write!(w, "{:<lw$} {:>7} {:>7}", "label", "lines", "found")?;
-        for rate in RATES_PERCENT {
+        for rate in RATES_PER_MILLE.map(percent) {
             write!(w, " {:>7}", format!("R@{rate}%"))?;
         }
         for d in r.by_detector.keys() {
@@ -218,16 +218,18 @@ mod tests {
         assert_eq!(
             row("all "),
             vec![
-                "all", "6", "1.000", "0.250", "0.400", "0.500", "0.500", "0.750", "0.542"
+                "all", "6", "1.000", "0.250", "1.000", "0.250", "0.400", "0.500", "0.500", "0.750",
+                "0.542"
             ]
         );
-        assert_eq!(row("robust-z ")[8], "0.375");
+        assert_eq!(row("robust-z ")[10], "0.375");
         assert_eq!(
             row("wrong_unit"),
             vec![
                 "wrong_unit",
                 "2",
                 "0.500",
+                "0.000",
                 "0.000",
                 "0.000",
                 "0.500",
