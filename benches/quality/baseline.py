@@ -1,0 +1,41 @@
+"""Run baseline.sql with DuckDB and write its flags as a scan output tradescan eval reads.
+
+    python baseline.py DATA OUT --group hs6,origin,unit
+
+Writes OUT/findings.parquet (detector, declaration_id, line_no, score) and
+OUT/manifest.json (rows_total: the lines of DATA).
+"""
+
+import argparse
+import json
+import pathlib
+import time
+
+import duckdb
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("data", type=pathlib.Path)
+    ap.add_argument("out", type=pathlib.Path)
+    ap.add_argument("--group", default="hs6,origin,unit")
+    ap.add_argument("--threads", type=int, default=2)
+    a = ap.parse_args()
+    glob = str(a.data / "**" / "*.parquet")
+    sql = (pathlib.Path(__file__).parent / "baseline.sql").read_text()
+    sql = sql.replace("{group}", a.group).replace("{data}", glob)
+    a.out.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect()
+    con.execute(f"SET threads = {a.threads}")
+    t = time.perf_counter()
+    con.execute(f"COPY ({sql}) TO '{a.out / 'findings.parquet'}' (FORMAT parquet)")
+    seconds = time.perf_counter() - t
+    rows = con.execute(
+        f"SELECT count(*) FROM read_parquet('{glob}', hive_partitioning = true)"
+    ).fetchone()[0]
+    manifest = {"rows_total": rows, "group": a.group, "seconds": round(seconds, 2)}
+    (a.out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
