@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! OUT/year=YYYY/month=MM/part-0.parquet   Snappy, row groups of `row_group_rows`
-//! OUT/_labels/lines.csv                   declaration_id,line_no,label (realistic: ,factor,field)
+//! OUT/_labels/lines.csv                   declaration_id,line_no,label[,factor,field]
 //! OUT/_labels/series.csv                  label,series_key,hs6,importer_id,origin,office,period,period_start
 //! OUT/_labels/generator.json              config, catalogue sizes, crisis window, counts
 //! ```
@@ -24,8 +24,9 @@
 //!   heavy-tailed prices, several price tiers inside a national code, codes of every
 //!   size with anomalies in small ones too, kilogram lines whose quantity disagrees with
 //!   the net mass, unit slips on every unit, rounded and bunched values, currency slips
-//!   and duplicated lines. `lines.csv` gains two columns, `factor` and `field`. Each
-//!   property, its parameters and its source are documented in [`realistic`].
+//!   and duplicated lines. `lines.csv` gains two columns, `factor` and `field` (in
+//!   this profile only: `[,factor,field]` above). Each property, its parameters and
+//!   its source are documented in [`realistic`].
 //!
 //! Every file is written under a temporary name starting with `.` in its directory and
 //! renamed into place, so a reader never sees a half-written file. Files of an earlier

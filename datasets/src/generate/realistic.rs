@@ -58,25 +58,26 @@
 //! Atkinson, Perrotta & Torti (2008, "Fitting mixtures of regression lines with the
 //! forward search", JRC42676) separate the value-quantity points of one product into
 //! several regression lines, that is several price populations in one code, a method
-//! motivated by fraud detection in the EU Member States' trade data. Here a code has 1, 2 or 3 tiers with the class
-//! probabilities above. Adjacent tiers differ by a price ratio uniform in
-//! [2, 5] ([`TIER_RATIO`]), tier shares are uniform weights in [0.2, 1] normalised
-//! (every tier at least ~9% of the code), and the share-weighted mean ln offset is 0 so
-//! the code's level stays its typical price. An importer buys mostly one grade: a line
-//! takes its importer's preferred tier (a hash of importer and code, drawn by the
-//! shares) with probability 0.8 ([`TIER_AFFINITY`]) and a tier drawn by the shares
-//! otherwise. All *assumed*.
+//! motivated by fraud detection in the EU Member States' trade data. Here a code has
+//! 1, 2 or 3 tiers with the class probabilities above. Adjacent tiers differ by a price
+//! ratio uniform in [2, 5] ([`TIER_RATIO`]), tier shares are uniform weights in
+//! [0.2, 1] normalised (every tier at least ~9% of the code), and the share-weighted
+//! mean ln offset is 0 so the code's level stays its typical price. An importer buys
+//! mostly one grade: a line takes its importer's preferred tier (a hash of importer and
+//! code, drawn by the shares) with probability 0.8 ([`TIER_AFFINITY`]) and a tier drawn
+//! by the shares otherwise. All *assumed*.
 //!
 //! ## 4. Kilogram lines whose quantity is not the net mass
 //!
 //! The supplementary quantity and the net mass are separate fields: IMTS 2010 (para.
 //! 5.5; IMTS Compilers Guide para. 15.2; UN Comtrade "supplementary quantity units")
 //! asks for the WCO standard unit and the net weight on every transaction, and for
-//! gross weight to be recorded when it is all there is. On KGM lines without a label, the quantity is the *gross* mass (net mass
-//! times a packaging factor uniform in [1.02, 1.15]) with probability 0.05, or the net
-//! mass rounded to whole kilograms (net mass >= 10 kg) with probability 0.05
-//! ([`KGM_GROSS_MASS`], [`KGM_WHOLE_KG`], *assumed*). These are legitimate and
-//! unlabelled: they move the unit value per quantity by at most 15%.
+//! gross weight to be recorded when it is all there is. On KGM lines without a label,
+//! the quantity is the *gross* mass (net mass times a packaging factor uniform in
+//! [1.02, 1.15]) with probability 0.05, or the net mass rounded to whole kilograms (net
+//! mass >= 10 kg) with probability 0.05 ([`KGM_GROSS_MASS`], [`KGM_WHOLE_KG`],
+//! *assumed*). These are legitimate and unlabelled: they move the unit value per
+//! quantity by at most 15%.
 //!
 //! ## 5. Wrong-unit slips on every unit, KGM included
 //!
