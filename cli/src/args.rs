@@ -169,6 +169,12 @@ pub struct GenerateArgs {
     /// Rows per Parquet row group.
     #[arg(long, default_value_t = 131_072)]
     pub row_group_rows: usize,
+    /// Kind of data: `clean` (Gaussian prices, one price level per code, anomalies on
+    /// common codes; unchanged for a seed) or `realistic` (heavy tails, price tiers,
+    /// sparse codes, unit and currency slips, rounding, duplicates; see the generator
+    /// docs).
+    #[arg(long, default_value = "clean", value_parser = ["clean", "realistic"])]
+    pub profile: String,
 }
 
 /// `tradescan inspect`.

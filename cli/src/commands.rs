@@ -348,6 +348,7 @@ fn generate_cmd(args: GenerateArgs) -> Result<ExitCode> {
         start_month: month,
         months: args.months,
         row_group_rows: args.row_group_rows,
+        profile: args.profile.parse()?,
     };
     let report = generate(&cfg, &args.out)?;
     println!(
@@ -358,6 +359,13 @@ fn generate_cmd(args: GenerateArgs) -> Result<ExitCode> {
         join_counts(report.line_labels.iter()),
         join_counts(report.series_labels.iter())
     );
+    if !report.noise.is_empty() {
+        println!(
+            "unlabelled noise ({} profile): {}",
+            cfg.profile,
+            join_counts(report.noise.iter())
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -5,10 +5,28 @@
 //!
 //! ```text
 //! OUT/year=YYYY/month=MM/part-0.parquet   Snappy, row groups of `row_group_rows`
-//! OUT/_labels/lines.csv                   declaration_id,line_no,label
+//! OUT/_labels/lines.csv                   declaration_id,line_no,label[,factor,field]
 //! OUT/_labels/series.csv                  label,series_key,hs6,importer_id,origin,office,period,period_start
 //! OUT/_labels/generator.json              config, catalogue sizes, crisis window, counts
 //! ```
+//!
+//! # Profiles
+//!
+//! [`GeneratorConfig::profile`] chooses between two kinds of data:
+//!
+//! - [`Profile::Clean`] (the default, `tradescan generate --profile clean`): the data
+//!   described in the rest of this page. Gaussian line noise, one price level per
+//!   national code, price anomalies only on codes with at least 50 expected lines. Its
+//!   output for a given seed never changes (a golden fingerprint test guards it), so
+//!   results measured on it stay comparable.
+//! - [`Profile::Realistic`] (`--profile realistic`): the same schema and the same
+//!   world built from the nomenclature, but messier in the ways real declarations are:
+//!   heavy-tailed prices, several price tiers inside a national code, codes of every
+//!   size with anomalies in small ones too, kilogram lines whose quantity disagrees with
+//!   the net mass, unit slips on every unit, rounded and bunched values, currency slips
+//!   and duplicated lines. `lines.csv` gains two columns, `factor` and `field` (in
+//!   this profile only: `[,factor,field]` above). Each property, its parameters and
+//!   its source are documented in [`realistic`].
 //!
 //! Every file is written under a temporary name starting with `.` in its directory and
 //! renamed into place, so a reader never sees a half-written file. Files of an earlier
@@ -28,12 +46,15 @@
 //! | `hs_code` | Utf8 | national code, 8 or 10 digits, e.g. `0710800000` |
 //! | `quantity` | Float64 | in the supplementary unit |
 //! | `unit` | Utf8 | `KGM`, `NAR`, `PR`, `LTR`, `MTK`, `MTQ`, `GRM` |
-//! | `net_mass_kg` | Float64 | equals `quantity` on KGM lines |
+//! | `net_mass_kg` | Float64 | equals `quantity` on KGM lines (clean profile) |
 //! | `customs_value` | Float64 | rounded to cents |
 //!
 //! All columns are non-null.
 //!
 //! # Shape of the data
+//!
+//! This section and the next describe the clean profile; [`realistic`] lists what the
+//! realistic profile changes.
 //!
 //! - **Catalogue**: 1,500 HS6 codes sampled from the HS 2022 nomenclature plus every
 //!   watch-list HS6 present in it; each gets 1-4 national extensions (8 or 10 digits,
@@ -98,28 +119,34 @@
 //! # Reproducibility
 //!
 //! The catalogue comes from ChaCha8 stream 1 of the seed, the series events from stream
-//! 2, and each month from its own streams (2^32 + month index for line counts,
+//! 2, the realistic profile's per-code models from stream 3, and each month from its
+//! own streams (2^32 + month index for line counts,
 //! 2^33 + month index for contents); distributions are built on the raw `u64` stream
 //! with `libm`. Months are generated in parallel with rayon, and the bytes do not depend
 //! on the thread count or the machine.
 
 use crate::calendar;
 mod catalogue;
+mod clean;
+mod labels;
 mod month;
 mod output;
 mod plan;
+pub mod realistic;
 mod rng;
 #[cfg(test)]
 mod tests;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 
 use rayon::prelude::*;
 
-use self::catalogue::Catalogue;
+use self::catalogue::{Catalogue, Shape};
+use self::labels::Label;
 use self::month::{Ctx, MonthResult};
-use self::plan::Label;
+use self::realistic::{NoiseCounts, World};
 use self::rng::{Rand, STREAM_CATALOGUE, STREAM_EVENTS};
 
 /// Name of the ground-truth folder inside the output directory (ignored by the engine
@@ -157,6 +184,69 @@ pub(crate) fn line_label_share(label: &str) -> f64 {
         .map_or(0.0, |(_, v)| *v)
 }
 
+/// Which kind of data [`generate`] writes (see the module documentation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Profile {
+    /// Gaussian noise, one price level per national code, anomalies on common codes
+    /// only. The default; byte-identical output for a given seed across versions.
+    #[default]
+    Clean,
+    /// Heavy tails, price tiers, sparse codes, unit and currency slips, rounding and
+    /// duplicates: see [`realistic`].
+    Realistic,
+}
+
+impl Profile {
+    /// Every profile, default first.
+    pub const ALL: [Profile; 2] = [Profile::Clean, Profile::Realistic];
+
+    /// The profile's name on the command line and in `generator.json`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Profile::Clean => "clean",
+            Profile::Realistic => "realistic",
+        }
+    }
+
+    /// The line labels this profile plants, in report order.
+    pub(crate) fn line_labels(self) -> &'static [Label] {
+        match self {
+            Profile::Clean => &Label::CLEAN,
+            Profile::Realistic => &Label::ALL,
+        }
+    }
+
+    /// Documented line label shares (label name -> approximate share of all lines).
+    pub fn line_label_shares(self) -> &'static [(&'static str, f64)] {
+        match self {
+            Profile::Clean => LINE_LABEL_SHARES,
+            Profile::Realistic => realistic::LINE_LABEL_SHARES,
+        }
+    }
+}
+
+impl FromStr for Profile {
+    type Err = GenerateError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Profile::ALL
+            .into_iter()
+            .find(|p| p.name() == s)
+            .ok_or_else(|| {
+                GenerateError::InvalidConfig(format!(
+                    "unknown profile `{s}` (known: {})",
+                    Profile::ALL.map(Profile::name).join(", ")
+                ))
+            })
+    }
+}
+
+impl std::fmt::Display for Profile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// What to generate.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GeneratorConfig {
@@ -172,6 +262,8 @@ pub struct GeneratorConfig {
     pub months: u32,
     /// Rows per Parquet row group.
     pub row_group_rows: usize,
+    /// Kind of data.
+    pub profile: Profile,
 }
 
 impl Default for GeneratorConfig {
@@ -183,6 +275,7 @@ impl Default for GeneratorConfig {
             start_month: 1,
             months: 12,
             row_group_rows: 131_072,
+            profile: Profile::Clean,
         }
     }
 }
@@ -198,6 +291,9 @@ pub struct GenerateReport {
     pub line_labels: BTreeMap<String, u64>,
     /// Label -> series planted (`volume_surge`, `first_time_precursor_importer`).
     pub series_labels: BTreeMap<String, u64>,
+    /// Unlabelled realistic noise -> lines (or declarations) affected; empty for the
+    /// clean profile.
+    pub noise: BTreeMap<String, u64>,
 }
 
 /// Why [`generate`] failed.
@@ -270,9 +366,13 @@ fn validate(cfg: &GeneratorConfig) -> Result<(), GenerateError> {
 pub fn generate(cfg: &GeneratorConfig, out: &Path) -> Result<GenerateReport, GenerateError> {
     validate(cfg)?;
     let mut cat_rng = Rand::new(cfg.seed, STREAM_CATALOGUE);
-    let cat = Catalogue::build(cfg.rows, &mut cat_rng);
+    let cat = Catalogue::build(cfg.rows, &Shape::of(cfg.profile), &mut cat_rng);
     let mut events_rng = Rand::new(cfg.seed, STREAM_EVENTS);
     let plan = plan::build(cfg, &cat, &mut cat_rng, &mut events_rng);
+    let world = match cfg.profile {
+        Profile::Clean => None,
+        Profile::Realistic => Some(World::build(cfg.seed, cfg.rows, &cat)),
+    };
 
     // Lines per declaration, per month, then year-local declaration numbering.
     let counts: Vec<Vec<u8>> = plan
@@ -296,7 +396,7 @@ pub fn generate(cfg: &GeneratorConfig, out: &Path) -> Result<GenerateReport, Gen
         path: out.to_path_buf(),
         source,
     })?;
-    let ctx = Ctx::new(cfg, &cat, &plan);
+    let ctx = Ctx::new(cfg, &cat, &plan, world.as_ref());
     let results: Vec<Result<MonthResult, GenerateError>> = (0..plan.months.len())
         .into_par_iter()
         .map(|i| month::write_month(&ctx, &plan.months[i], &counts[i], bases[i], out))
@@ -306,16 +406,21 @@ pub fn generate(cfg: &GeneratorConfig, out: &Path) -> Result<GenerateReport, Gen
     let mut rows = 0;
     let mut files = Vec::with_capacity(results.len());
     let mut labels = Vec::new();
+    let mut noise_counts = NoiseCounts::default();
     for r in results {
         let r = r?;
         rows += r.rows;
         files.push(r.path);
         labels.extend(r.labels);
+        noise_counts.add(&r.noise);
     }
     files.sort();
-    labels.sort_unstable();
+    // Keys are unique: (year, sequence, line) names one line.
+    labels.sort_unstable_by_key(|l| (l.yy, l.seq, l.line_no));
 
-    let mut line_labels: BTreeMap<String, u64> = Label::ALL
+    let mut line_labels: BTreeMap<String, u64> = cfg
+        .profile
+        .line_labels()
         .iter()
         .map(|l| (l.name().to_string(), 0))
         .collect();
@@ -338,7 +443,7 @@ pub fn generate(cfg: &GeneratorConfig, out: &Path) -> Result<GenerateReport, Gen
     })?;
     output::write_atomic(
         &labels_dir.join("lines.csv"),
-        output::lines_csv(&labels).as_bytes(),
+        output::lines_csv(&labels, cfg.profile).as_bytes(),
     )?;
     output::write_atomic(
         &labels_dir.join("series.csv"),
@@ -353,6 +458,8 @@ pub fn generate(cfg: &GeneratorConfig, out: &Path) -> Result<GenerateReport, Gen
         out,
         line_labels: &line_labels,
         series_labels: &series_labels,
+        world: world.as_ref(),
+        noise: &noise_counts,
     });
     output::write_atomic(&labels_dir.join("generator.json"), json.as_bytes())?;
 
@@ -361,5 +468,9 @@ pub fn generate(cfg: &GeneratorConfig, out: &Path) -> Result<GenerateReport, Gen
         files,
         line_labels,
         series_labels,
+        noise: match cfg.profile {
+            Profile::Clean => BTreeMap::new(),
+            Profile::Realistic => noise_counts.to_map(),
+        },
     })
 }

@@ -1,7 +1,7 @@
 //! tradescan-datasets: the data tradescan ships and makes.
 //!
-//! - [`reference`]: HS watch families and the HS 2022 nomenclature, compiled in, each
-//!   watch-family row with its source.
+//! - [`reference`](mod@reference): HS watch families and the HS 2022 nomenclature,
+//!   compiled in, each watch-family row with its source.
 //! - [`calendar`]: civil-date arithmetic on days since 1970-01-01 (Arrow `Date32`).
 //! - [`generate`]: a seeded generator of synthetic declaration lines written as
 //!   hive-style monthly Parquet partitions, with planted, labelled anomalies.

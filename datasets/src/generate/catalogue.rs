@@ -10,7 +10,8 @@ use std::ops::Range;
 use super::rng::{Cdf, Rand, zipf_weights};
 use crate::reference;
 
-/// Number of HS6 codes sampled from the nomenclature besides the watch-list codes.
+/// Number of HS6 codes sampled from the nomenclature besides the watch-list codes
+/// (clean profile).
 pub(crate) const SAMPLED_HS6: usize = 1_500;
 /// Zipf-Mandelbrot exponent of HS6 popularity.
 pub(crate) const HS6_ZIPF_EXPONENT: f64 = 1.1;
@@ -18,7 +19,8 @@ pub(crate) const HS6_ZIPF_EXPONENT: f64 = 1.1;
 pub(crate) const HS6_ZIPF_OFFSET: f64 = 10.0;
 /// Target share of lines per watch family, in `reference::FAMILIES` order.
 pub(crate) const FAMILY_SHARES: [f64; 5] = [0.03, 0.02, 0.0015, 0.006, 0.02];
-/// Expected lines a national code must have to receive planted price anomalies.
+/// Expected lines a national code must have to receive planted price anomalies
+/// (clean profile).
 pub(crate) const MIN_LINES_FOR_PRICE_PLANTS: f64 = 50.0;
 /// Share of declarations whose importer is drawn from the regular importers of the
 /// first line's HS6 (the rest draw from all importers).
@@ -36,6 +38,32 @@ pub(crate) const ORIGINS: [&str; 60] = [
     "KZ", "NG", "AR", "CL", "PE", "CO", "LK", "TN", "PH", "HK", "RS", "NZ", "KH", "DZ", "QA", "ET",
     "KE", "GH", "CI", "EC", "UY", "IS", "BY", "AZ", "GE", "MD", "AL", "JO",
 ];
+
+/// What differs between the profiles' catalogues. Everything else is drawn the same way
+/// from the same stream.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Shape {
+    /// HS6 codes sampled besides the watch-list codes (capped at the nomenclature).
+    pub sampled_hs6: usize,
+    /// Expected lines a national code needs to receive planted line anomalies.
+    pub min_lines_for_price_plants: f64,
+}
+
+impl Shape {
+    /// The catalogue shape of a profile.
+    pub(crate) fn of(profile: super::Profile) -> Shape {
+        match profile {
+            super::Profile::Clean => Shape {
+                sampled_hs6: SAMPLED_HS6,
+                min_lines_for_price_plants: MIN_LINES_FOR_PRICE_PLANTS,
+            },
+            super::Profile::Realistic => Shape {
+                sampled_hs6: super::realistic::SAMPLED_HS6,
+                min_lines_for_price_plants: 0.0,
+            },
+        }
+    }
+}
 
 /// WCO supplementary unit of a national code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,8 +139,8 @@ pub(crate) struct NatCode {
     pub families: u8,
     /// Share of all lines.
     pub share: f64,
-    /// Common enough (expected lines >= [`MIN_LINES_FOR_PRICE_PLANTS`]) to receive
-    /// planted line anomalies.
+    /// Common enough (expected lines >= [`Shape::min_lines_for_price_plants`]) to
+    /// receive planted line anomalies.
     pub eligible: bool,
 }
 
@@ -222,8 +250,8 @@ pub(crate) fn surge_count(rows: u64) -> usize {
 
 impl Catalogue {
     /// Build the catalogue for `rows` lines from the catalogue stream.
-    pub(crate) fn build(rows: u64, rng: &mut Rand) -> Catalogue {
-        let (codes, families) = select_hs6(rng);
+    pub(crate) fn build(rows: u64, shape: &Shape, rng: &mut Rand) -> Catalogue {
+        let (codes, families) = select_hs6(shape.sampled_hs6, rng);
         let shares = hs6_shares(&families, rng);
 
         // Countries, offices.
@@ -324,7 +352,7 @@ impl Catalogue {
                     qty_sigma: rng.uniform(0.8, 1.3),
                     families: fam,
                     share: nat_share,
-                    eligible: rows as f64 * nat_share >= MIN_LINES_FOR_PRICE_PLANTS,
+                    eligible: rows as f64 * nat_share >= shape.min_lines_for_price_plants,
                 });
             }
             let nat_cdf = Cdf::new(&raw);
@@ -388,10 +416,10 @@ fn fresh_number(used: &mut [bool], rng: &mut Rand) -> usize {
     x
 }
 
-/// Sample the HS6 codes: `SAMPLED_HS6` level-6 codes outside the watch lists, plus
-/// every watch-list code present in the nomenclature; sorted by code, with their
-/// family bits.
-fn select_hs6(rng: &mut Rand) -> (Vec<String>, Vec<u8>) {
+/// Sample the HS6 codes: `sampled` level-6 codes outside the watch lists (all of them
+/// if there are fewer), plus every watch-list code present in the nomenclature; sorted
+/// by code, with their family bits.
+fn select_hs6(sampled: usize, rng: &mut Rand) -> (Vec<String>, Vec<u8>) {
     let mut watch: BTreeMap<&str, u8> = BTreeMap::new();
     for entry in reference::watchlist() {
         if let Some(bit) = reference::FAMILIES.iter().position(|f| *f == entry.family) {
@@ -410,7 +438,7 @@ fn select_hs6(rng: &mut Rand) -> (Vec<String>, Vec<u8>) {
         .copied()
         .filter(|c| !watch.contains_key(c))
         .collect();
-    let take = SAMPLED_HS6.min(others.len());
+    let take = sampled.min(others.len());
     for i in 0..take {
         let j = i + rng.index(others.len() - i);
         others.swap(i, j);

@@ -1,5 +1,7 @@
-//! Generation of one monthly partition: declaration headers, then lines, written in
-//! row groups straight from column vectors into a Parquet file.
+//! Generation of one monthly partition: declaration headers, then each declaration's
+//! lines (drawn by the profile: [`clean`](super::clean) or
+//! [`realistic`](super::realistic)), written in row groups straight from column vectors
+//! into a Parquet file through a [`Sink`].
 
 use std::fs::File;
 use std::io::BufWriter;
@@ -14,12 +16,15 @@ use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 use parquet::schema::types::ColumnPath;
 
-use super::catalogue::{Catalogue, FAM_MEDICAL_SUPPLIES, NatCode, ORIGINS, Unit, round_to};
-use super::plan::{Label, MonthSpec, Plan, day_weight};
+use super::catalogue::{Catalogue, ORIGINS, round_to};
+use super::clean;
+use super::labels::LineLabel;
+use super::plan::{MonthSpec, Plan, PlantedDecl, day_weight};
+use super::realistic::{self, NoiseCounts, World};
 use super::rng::{Cdf, Rand, STREAM_MONTH_LINES, STREAM_MONTH_PLAN};
 use super::{
     GenerateError, GeneratorConfig, LINES_PER_DECLARATION_P, MAX_LINES_PER_DECLARATION,
-    PRICE_GOUGING_FRACTION, line_label_share,
+    line_label_share,
 };
 
 /// Name of the file written in every partition.
@@ -32,7 +37,7 @@ const HOME_OFFICE_SHARE: f64 = 0.85;
 /// Share of declarations lodged by the importer's usual declarant.
 const USUAL_DECLARANT_SHARE: f64 = 0.9;
 /// Share of the 2nd.. lines of a declaration that stay in the first line's HS6.
-const SAME_HS6_SHARE: f64 = 0.5;
+pub(crate) const SAME_HS6_SHARE: f64 = 0.5;
 
 /// The canonical Arrow schema of the generated files.
 pub(crate) fn schema() -> SchemaRef {
@@ -64,19 +69,6 @@ fn writer_properties(row_group_rows: usize) -> WriterProperties {
     b.build()
 }
 
-/// A planted label on one line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) struct LineLabel {
-    /// Two-digit year of the declaration id.
-    pub yy: u32,
-    /// Sequence number of the declaration id.
-    pub seq: u64,
-    /// Line number.
-    pub line_no: u32,
-    /// Label.
-    pub label: Label,
-}
-
 /// What one month produced.
 #[derive(Debug)]
 pub(crate) struct MonthResult {
@@ -86,6 +78,8 @@ pub(crate) struct MonthResult {
     pub rows: u64,
     /// Planted line labels.
     pub labels: Vec<LineLabel>,
+    /// Unlabelled realistic noise applied (zero for the clean profile).
+    pub noise: NoiseCounts,
 }
 
 /// Distribution of lines per declaration (truncated geometric on 1..=8).
@@ -117,6 +111,8 @@ pub(crate) struct Ctx<'a> {
     pub cfg: &'a GeneratorConfig,
     pub cat: &'a Catalogue,
     pub plan: &'a Plan,
+    /// The realistic profile's models (`None` for the clean profile).
+    pub world: Option<&'a World>,
     pub schema: SchemaRef,
     /// Probability of under-valuation on an eligible line.
     pub p_under: f64,
@@ -128,7 +124,12 @@ pub(crate) struct Ctx<'a> {
 
 impl<'a> Ctx<'a> {
     /// Context with the per-line planting probabilities derived from the catalogue.
-    pub(crate) fn new(cfg: &'a GeneratorConfig, cat: &'a Catalogue, plan: &'a Plan) -> Self {
+    pub(crate) fn new(
+        cfg: &'a GeneratorConfig,
+        cat: &'a Catalogue,
+        plan: &'a Plan,
+        world: Option<&'a World>,
+    ) -> Self {
         let rate = |label: &str, share: f64| {
             if share > 0.0 {
                 (line_label_share(label) / share).min(0.3)
@@ -140,6 +141,7 @@ impl<'a> Ctx<'a> {
             cfg,
             cat,
             plan,
+            world,
             schema: schema(),
             p_under: rate("under_valuation", cat.eligible_share),
             p_over: rate("over_valuation", cat.eligible_share),
@@ -150,20 +152,33 @@ impl<'a> Ctx<'a> {
 
 /// A declaration header.
 #[derive(Debug, Clone, Copy)]
-struct Header {
-    day: i32,
+pub(crate) struct Header {
+    pub day: i32,
     key: u64,
-    first_nat: u32,
-    importer: u32,
-    declarant: u32,
-    origin: u16,
-    office: u16,
-    n_lines: u8,
+    pub first_nat: u32,
+    pub importer: u32,
+    pub declarant: u32,
+    pub origin: u16,
+    pub office: u16,
+    pub n_lines: u8,
     /// Index into the month's planted declarations, or `u32::MAX`.
     planted: u32,
 }
 
 const NOT_PLANTED: u32 = u32::MAX;
+
+/// One declaration to write: its header, the planted series declaration it is (if
+/// any), its id and whether its date is in the crisis window.
+pub(crate) struct Decl<'a> {
+    pub header: &'a Header,
+    pub planted: Option<&'a PlantedDecl>,
+    pub id: &'a [u8; DECL_ID_LEN],
+    /// Two-digit year of the id.
+    pub yy: u32,
+    /// Sequence number of the id.
+    pub seq: u64,
+    pub in_crisis: bool,
+}
 
 /// Column vectors of the row group being built.
 struct Columns {
@@ -181,7 +196,7 @@ struct Columns {
 }
 
 /// Width of a declaration id, e.g. `D25-0001234567`.
-const DECL_ID_LEN: usize = 14;
+pub(crate) const DECL_ID_LEN: usize = 14;
 
 /// Declaration id bytes.
 fn decl_id(yy: u32, seq: u64) -> [u8; DECL_ID_LEN] {
@@ -289,35 +304,84 @@ impl Columns {
     }
 }
 
-/// Raw line values before any planted anomaly: (quantity, net mass, customs value).
-#[inline]
-fn line_values(
-    cat: &Catalogue,
-    nat: &NatCode,
-    origin: u16,
-    raw_quantity: Option<f64>,
-    rng: &mut Rand,
-) -> (f64, f64, f64) {
-    let raw = match raw_quantity {
-        Some(q) => q,
-        None => libm::exp(rng.gauss(nat.qty_mu, nat.qty_sigma)),
-    };
-    let quantity = nat.unit.round_quantity(raw);
-    let mass = if nat.unit == Unit::Kgm {
-        quantity
-    } else {
-        let per_unit = libm::exp(rng.gauss(nat.ln_mass_per_unit, nat.mass_sigma));
-        round_to(quantity * per_unit, 1000.0).max(0.001)
-    };
-    let ln_uv = nat.ln_unit_value
-        + cat.origin_offset[usize::from(origin)]
-        + rng.gauss(0.0, nat.price_sigma);
-    (quantity, mass, libm::exp(ln_uv) * quantity)
+/// The Parquet writer of one month and the row group being built.
+pub(crate) struct Sink<'c> {
+    /// The run's context.
+    pub ctx: &'c Ctx<'c>,
+    cols: Columns,
+    writer: ArrowWriter<BufWriter<File>>,
+    /// Temporary file name (for errors).
+    tmp: PathBuf,
+    rg: usize,
+    cap: usize,
+    /// Lines written.
+    pub rows: u64,
+    /// Labels of the lines written.
+    pub labels: Vec<LineLabel>,
+}
+
+impl Sink<'_> {
+    /// Append one line (the value is rounded to cents here) and write the row group
+    /// when it is full.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn push(
+        &mut self,
+        id: &[u8; DECL_ID_LEN],
+        line_no: u32,
+        h: &Header,
+        nat: u32,
+        quantity: f64,
+        mass: f64,
+        value: f64,
+    ) -> Result<(), GenerateError> {
+        let cols = &mut self.cols;
+        cols.decl.extend_from_slice(id);
+        cols.line_no.push(line_no as i32);
+        cols.date.push(h.day);
+        cols.office.push(h.office);
+        cols.declarant.push(h.declarant);
+        cols.importer.push(h.importer);
+        cols.origin.push(h.origin);
+        cols.nat.push(nat);
+        cols.quantity.push(quantity);
+        cols.mass.push(mass);
+        cols.value.push(cents(value));
+        self.rows += 1;
+        if cols.len() >= self.rg {
+            let batch = cols.take_batch(self.ctx, self.cap)?;
+            self.writer
+                .write(&batch)
+                .map_err(|source| GenerateError::Parquet {
+                    path: self.tmp.clone(),
+                    source,
+                })?;
+        }
+        Ok(())
+    }
+
+    /// Write the last row group and close the file; returns the file.
+    fn finish(mut self) -> Result<(File, Vec<LineLabel>, u64), GenerateError> {
+        let tmp = self.tmp.clone();
+        let pq_err = |source| GenerateError::Parquet {
+            path: tmp.clone(),
+            source,
+        };
+        if self.cols.len() > 0 {
+            let batch = self.cols.take_batch(self.ctx, 0)?;
+            self.writer.write(&batch).map_err(pq_err)?;
+        }
+        let buf = self.writer.into_inner().map_err(pq_err)?;
+        let file = buf.into_inner().map_err(|e| GenerateError::Io {
+            path: tmp.clone(),
+            source: e.into_error(),
+        })?;
+        Ok((file, self.labels, self.rows))
+    }
 }
 
 /// Round a value to cents, at least one cent.
 #[inline]
-fn cents(v: f64) -> f64 {
+pub(crate) fn cents(v: f64) -> f64 {
     round_to(v, 100.0).max(0.01)
 }
 
@@ -417,7 +481,7 @@ pub(crate) fn write_month(
         path: tmp.clone(),
         source,
     };
-    let mut writer = ArrowWriter::try_new(
+    let writer = ArrowWriter::try_new(
         BufWriter::with_capacity(1 << 20, file),
         Arc::clone(&ctx.schema),
         Some(writer_properties(ctx.cfg.row_group_rows)),
@@ -426,98 +490,44 @@ pub(crate) fn write_month(
 
     let rg = ctx.cfg.row_group_rows.max(1);
     let cap = rg.min(spec.rows as usize).max(1);
-    let mut cols = Columns::with_capacity(cap);
-    let mut labels = Vec::new();
-    let mut rows = 0u64;
+    let mut sink = Sink {
+        ctx,
+        cols: Columns::with_capacity(cap),
+        writer,
+        tmp: tmp.clone(),
+        rg,
+        cap,
+        rows: 0,
+        labels: Vec::new(),
+    };
+    let mut noise = NoiseCounts::default();
+    let mut scratch = realistic::Scratch::default();
     let crisis = ctx.plan.crisis;
 
     for (i, h) in headers.iter().enumerate() {
         let seq = seq_base + i as u64 + 1;
         let id = decl_id(yy, seq);
-        let planted = spec.planted.get(h.planted as usize);
-        let n_lines = match planted {
-            Some(p) => p.lines.len(),
-            None => usize::from(h.n_lines),
+        let decl = Decl {
+            header: h,
+            planted: spec.planted.get(h.planted as usize),
+            id: &id,
+            yy,
+            seq,
+            in_crisis: crisis.is_some_and(|(s, e)| h.day >= s && h.day < e),
         };
-        let first_hs6 = cat.nats[h.first_nat as usize].hs6 as usize;
-        let in_crisis = crisis.is_some_and(|(s, e)| h.day >= s && h.day < e);
-        for line in 0..n_lines {
-            let line_no = line as u32 + 1;
-            let (nat_idx, raw_qty) = match planted {
-                Some(p) => {
-                    let (n, q) = p.lines[line];
-                    (n as usize, Some(q))
-                }
-                None if line == 0 => (h.first_nat as usize, None),
-                None if rng.chance(SAME_HS6_SHARE) => (cat.nat_of_hs6(first_hs6, &mut rng), None),
-                None => (cat.nat_cdf.sample(&mut rng), None),
-            };
-            let nat = &cat.nats[nat_idx];
-            let (mut quantity, mass, mut value) =
-                line_values(cat, nat, h.origin, raw_qty, &mut rng);
-            let label = match planted {
-                Some(p) => Some(p.label),
-                None => {
-                    let u = rng.f64();
-                    if !nat.eligible {
-                        None
-                    } else if in_crisis && nat.families & FAM_MEDICAL_SUPPLIES != 0 {
-                        (u < PRICE_GOUGING_FRACTION).then_some(Label::PriceGouging)
-                    } else if u < ctx.p_under {
-                        Some(Label::UnderValuation)
-                    } else if u < ctx.p_under + ctx.p_over {
-                        Some(Label::OverValuation)
-                    } else if nat.unit != Unit::Kgm
-                        && u < ctx.p_under + ctx.p_over + ctx.p_wrong_unit
-                    {
-                        Some(Label::WrongUnit)
-                    } else {
-                        None
-                    }
-                }
-            };
-            match label {
-                Some(Label::UnderValuation) => value /= rng.log_uniform(6.0, 30.0),
-                Some(Label::OverValuation) => value *= rng.log_uniform(6.0, 30.0),
-                Some(Label::PriceGouging) => value *= rng.log_uniform(6.0, 15.0),
-                Some(Label::WrongUnit) => quantity *= 1000.0,
-                _ => {}
-            }
-            if let Some(label) = label {
-                labels.push(LineLabel {
-                    yy,
-                    seq,
-                    line_no,
-                    label,
-                });
-            }
-            cols.decl.extend_from_slice(&id);
-            cols.line_no.push(line_no as i32);
-            cols.date.push(h.day);
-            cols.office.push(h.office);
-            cols.declarant.push(h.declarant);
-            cols.importer.push(h.importer);
-            cols.origin.push(h.origin);
-            cols.nat.push(nat_idx as u32);
-            cols.quantity.push(quantity);
-            cols.mass.push(mass);
-            cols.value.push(cents(value));
-            rows += 1;
-            if cols.len() >= rg {
-                let batch = cols.take_batch(ctx, cap)?;
-                writer.write(&batch).map_err(pq_err)?;
-            }
+        match ctx.world {
+            Some(world) => realistic::write_declaration(
+                world,
+                &decl,
+                &mut rng,
+                &mut sink,
+                &mut scratch,
+                &mut noise,
+            )?,
+            None => clean::write_declaration(&decl, &mut rng, &mut sink)?,
         }
     }
-    if cols.len() > 0 {
-        let batch = cols.take_batch(ctx, 0)?;
-        writer.write(&batch).map_err(pq_err)?;
-    }
-    let buf = writer.into_inner().map_err(pq_err)?;
-    let file = buf.into_inner().map_err(|e| GenerateError::Io {
-        path: tmp.clone(),
-        source: e.into_error(),
-    })?;
+    let (file, labels, rows) = sink.finish()?;
     file.sync_all().map_err(|source| GenerateError::Io {
         path: tmp.clone(),
         source,
@@ -527,7 +537,12 @@ pub(crate) fn write_month(
         path: path.clone(),
         source,
     })?;
-    Ok(MonthResult { path, rows, labels })
+    Ok(MonthResult {
+        path,
+        rows,
+        labels,
+        noise,
+    })
 }
 
 #[cfg(test)]

@@ -7,9 +7,11 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use super::catalogue::Catalogue;
-use super::month::{LineLabel, decl_id_string};
+use super::labels::LineLabel;
+use super::month::decl_id_string;
 use super::plan::{Plan, SeriesLabel};
-use super::{GenerateError, GeneratorConfig, LINE_LABEL_SHARES};
+use super::realistic::{self, CLASSES, NoiseCounts, World};
+use super::{GenerateError, GeneratorConfig, Profile};
 use crate::calendar::format_date;
 
 /// Write `bytes` to `path` atomically (temporary file in the same directory, fsync,
@@ -32,18 +34,31 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), GenerateErro
     std::fs::rename(&tmp, path).map_err(io(path))
 }
 
-/// `lines.csv`: `declaration_id,line_no,label`, sorted by declaration id then line.
-pub(crate) fn lines_csv(labels: &[LineLabel]) -> String {
-    let mut s = String::with_capacity(32 + labels.len() * 40);
-    s.push_str("declaration_id,line_no,label\n");
+/// `lines.csv`: `declaration_id,line_no,label`, sorted by declaration id then line;
+/// the realistic profile adds `factor,field` (empty where no column was multiplied).
+pub(crate) fn lines_csv(labels: &[LineLabel], profile: Profile) -> String {
+    let mut s = String::with_capacity(32 + labels.len() * 48);
+    match profile {
+        Profile::Clean => s.push_str("declaration_id,line_no,label\n"),
+        Profile::Realistic => s.push_str("declaration_id,line_no,label,factor,field\n"),
+    }
     for l in labels {
-        let _ = writeln!(
+        let _ = write!(
             s,
             "{},{},{}",
             decl_id_string(l.yy, l.seq),
             l.line_no,
             l.label.name()
         );
+        if profile == Profile::Realistic {
+            match l.slip {
+                Some(slip) => {
+                    let _ = write!(s, ",{},{}", slip.factor, slip.field.name());
+                }
+                None => s.push_str(",,"),
+            }
+        }
+        s.push('\n');
     }
     s
 }
@@ -115,6 +130,10 @@ pub(crate) struct RunSummary<'a> {
     pub out: &'a Path,
     pub line_labels: &'a BTreeMap<String, u64>,
     pub series_labels: &'a BTreeMap<String, u64>,
+    /// The realistic models (`None` for the clean profile).
+    pub world: Option<&'a World>,
+    /// Unlabelled realistic noise counts.
+    pub noise: &'a NoiseCounts,
 }
 
 /// `generator.json` (hand-written, stable key order).
@@ -132,7 +151,9 @@ pub(crate) fn generator_json(r: &RunSummary<'_>) -> String {
             json_str(&parts.join("/"))
         })
         .collect();
-    let shares: Vec<String> = LINE_LABEL_SHARES
+    let shares: Vec<String> = cfg
+        .profile
+        .line_label_shares()
         .iter()
         .map(|(k, v)| format!("{}: {v}", json_str(k)))
         .collect();
@@ -152,6 +173,10 @@ pub(crate) fn generator_json(r: &RunSummary<'_>) -> String {
         "  \"generator\": {},",
         json_str(concat!("tradescan-datasets ", env!("CARGO_PKG_VERSION")))
     );
+    // The clean profile's file predates profiles and stays byte-identical: no key.
+    if cfg.profile != Profile::Clean {
+        let _ = writeln!(s, "  \"profile\": {},", json_str(cfg.profile.name()));
+    }
     let _ = writeln!(
         s,
         "  \"config\": {{\"rows\": {}, \"seed\": {}, \"start_year\": {}, \"start_month\": {}, \"months\": {}, \"row_group_rows\": {}}},",
@@ -178,9 +203,116 @@ pub(crate) fn generator_json(r: &RunSummary<'_>) -> String {
     );
     let _ = writeln!(s, "  \"line_label_shares\": {{{}}},", shares.join(", "));
     let _ = writeln!(s, "  \"line_labels\": {},", json_counts(r.line_labels));
-    let _ = writeln!(s, "  \"series_labels\": {}", json_counts(r.series_labels));
+    match r.world {
+        None => {
+            let _ = writeln!(s, "  \"series_labels\": {}", json_counts(r.series_labels));
+        }
+        Some(world) => {
+            let _ = writeln!(s, "  \"series_labels\": {},", json_counts(r.series_labels));
+            let _ = writeln!(s, "  \"realistic\": {},", realistic_json(world));
+            let _ = writeln!(s, "  \"noise\": {}", json_counts(&r.noise.to_map()));
+        }
+    }
     s.push_str("}\n");
     s
+}
+
+/// A JSON pair of numbers.
+fn pair(p: (f64, f64)) -> String {
+    format!("[{}, {}]", p.0, p.1)
+}
+
+/// The realistic profile's parameters and catalogue counts (one JSON object).
+fn realistic_json(world: &World) -> String {
+    let counts = world.class_counts();
+    let classes: Vec<String> = CLASSES
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            format!(
+                "{}: {{\"nu\": {}, \"scale\": {}, \"p_two_tiers\": {}, \"p_three_tiers\": {}, \"under_valuation_weight\": {}, \"national_codes\": {}, \"line_share\": {:.4}}}",
+                json_str(c.name),
+                c.nu,
+                pair(c.scale),
+                c.p_two_tiers,
+                c.p_three_tiers,
+                c.under_weight,
+                counts[i],
+                world.class_share[i]
+            )
+        })
+        .collect();
+    let tiers = world.tier_counts();
+    let sizes = world.codes_by_size;
+    let wu = realistic::WRONG_UNIT;
+    let magnitudes: Vec<String> = wu
+        .magnitudes
+        .iter()
+        .map(|(m, w)| format!("\"{m}\": {w}"))
+        .collect();
+    let cur = realistic::CURRENCY;
+    let rates: Vec<String> = realistic::CURRENCY_RATES
+        .iter()
+        .map(|(o, c, r)| format!("{}: [{}, {r}]", json_str(o), json_str(c)))
+        .collect();
+    let b = realistic::BUNCHING;
+    let (p_gross, packaging) = realistic::KGM_GROSS_MASS;
+    [
+        "{\"hs6_sampled\": \"all\"".to_string(),
+        format!("\"goods_classes\": {{{}}}", classes.join(", ")),
+        format!(
+            "\"tiers\": {{\"ratio\": {}, \"weight\": {}, \"importer_affinity\": {}, \"national_codes_with_1_2_3_tiers\": [{}, {}, {}]}}",
+            pair(realistic::TIER_RATIO),
+            pair(realistic::TIER_WEIGHT),
+            realistic::TIER_AFFINITY,
+            tiers[0],
+            tiers[1],
+            tiers[2]
+        ),
+        format!("\"noise_cap_ln\": {}", realistic::NOISE_CAP),
+        format!(
+            "\"codes_by_expected_lines\": {{\"under_10\": {}, \"10_to_50\": {}, \"50_to_500\": {}, \"500_or_more\": {}}}",
+            sizes[0], sizes[1], sizes[2], sizes[3]
+        ),
+        format!(
+            "\"factors\": {{\"valuation\": {}, \"price_gouging\": {}}}",
+            pair(realistic::VALUATION_FACTOR),
+            pair(realistic::GOUGING_FACTOR)
+        ),
+        format!(
+            "\"wrong_unit\": {{\"quantity_share\": {}, \"magnitudes\": {{{}}}, \"up_share\": {}}}",
+            wu.quantity_share,
+            magnitudes.join(", "),
+            wu.up_share
+        ),
+        format!(
+            "\"currency\": {{\"multiply_share\": {}, \"jitter\": {}, \"min_rate\": {}, \"rates_ecb_2025_02_28\": {{{}}}}}",
+            cur.multiply_share,
+            pair(cur.jitter),
+            cur.min_rate,
+            rates.join(", ")
+        ),
+        format!(
+            "\"rounding\": {{\"quantity_two_significant_digits\": {}, \"value\": {}, \"value_max_step_share\": {}}}",
+            realistic::ROUND_QUANTITY,
+            realistic::ROUND_VALUE,
+            realistic::ROUND_VALUE_MAX_SHARE
+        ),
+        format!(
+            "\"bunching\": {{\"thresholds_eur\": [{}, {}], \"band\": {}, \"probability\": {}, \"landing\": {}}}",
+            b.thresholds[0],
+            b.thresholds[1],
+            b.band,
+            b.probability,
+            pair(b.landing)
+        ),
+        format!(
+            "\"kgm_quantity\": {{\"gross_mass\": {p_gross}, \"packaging_factor\": {}, \"whole_kg\": {}}}}}",
+            pair(packaging),
+            realistic::KGM_WHOLE_KG
+        ),
+    ]
+    .join(", ")
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use super::calendar::{add_months, days_from_civil, days_in_month, iso_monday, we
 use super::catalogue::{
     Catalogue, FAM_IED_PRECURSORS, REGULAR_IMPORTER_SHARE, first_time_importer_count, surge_count,
 };
+use super::labels::Label;
 use super::rng::{Cdf, Rand};
 
 /// Seasonal profile of declaration volume by calendar month (January first),
@@ -28,41 +29,6 @@ pub(crate) const FIRST_TIME_AFTER_MONTHS: u32 = 3;
 const MAX_SERIES_SHARE_TOTAL: f64 = 0.10;
 /// ... and at most this share of any month's rows.
 const MAX_SERIES_SHARE_MONTH: f64 = 0.25;
-
-/// Anomaly labels, in report order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) enum Label {
-    UnderValuation,
-    OverValuation,
-    WrongUnit,
-    PriceGouging,
-    VolumeSurge,
-    FirstTimePrecursorImporter,
-}
-
-impl Label {
-    /// Every label, in report order.
-    pub(crate) const ALL: [Label; 6] = [
-        Label::UnderValuation,
-        Label::OverValuation,
-        Label::WrongUnit,
-        Label::PriceGouging,
-        Label::VolumeSurge,
-        Label::FirstTimePrecursorImporter,
-    ];
-
-    /// The label's name in `lines.csv`, `series.csv` and the report.
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            Label::UnderValuation => "under_valuation",
-            Label::OverValuation => "over_valuation",
-            Label::WrongUnit => "wrong_unit",
-            Label::PriceGouging => "price_gouging",
-            Label::VolumeSurge => "volume_surge",
-            Label::FirstTimePrecursorImporter => "first_time_precursor_importer",
-        }
-    }
-}
 
 /// One month of the range.
 #[derive(Debug, Clone)]

@@ -148,6 +148,17 @@ impl Cdf {
         self.cum.last().copied().unwrap_or(0.0)
     }
 
+    /// The weight of outcome `i` (0 outside the range).
+    pub(crate) fn weight(&self, i: usize) -> f64 {
+        match i {
+            0 => self.cum.first().copied().unwrap_or(0.0),
+            _ => match (self.cum.get(i), self.cum.get(i - 1)) {
+                (Some(c), Some(p)) => c - p,
+                _ => 0.0,
+            },
+        }
+    }
+
     /// Draw one outcome.
     #[inline]
     pub(crate) fn sample(&self, rng: &mut Rand) -> usize {

@@ -1,0 +1,658 @@
+//! The realistic profile has each documented property, and its labels agree with the
+//! data. Each property is measured on the data (as a detector would see it) and, where
+//! a statistic could be near its threshold by chance, against the clean profile as a
+//! control.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::OnceLock;
+
+use super::super::tests::{Row, all_bytes, read_csv, read_rows};
+use super::*;
+use crate::generate::catalogue::{Catalogue, ORIGINS, Shape};
+use crate::generate::rng::{Rand, STREAM_CATALOGUE};
+use crate::generate::{GenerateReport, GeneratorConfig, LABELS_DIR, Profile, generate};
+
+/// Rows of the shared realistic data set (12 months).
+const ROWS: u64 = 300_000;
+/// Its seed.
+const SEED: u64 = 3;
+
+/// One row of `lines.csv`.
+#[derive(Debug, Clone)]
+struct LabelRow {
+    decl: String,
+    line_no: i32,
+    label: String,
+    factor: Option<f64>,
+    field: String,
+}
+
+/// A generated data set read back into memory.
+struct Data {
+    report: GenerateReport,
+    rows: Vec<Row>,
+    header: Vec<String>,
+    labels: Vec<LabelRow>,
+    /// (declaration, line) -> index into `labels`.
+    label_of: HashMap<(String, i32), usize>,
+    json: String,
+}
+
+impl Data {
+    fn generate(rows: u64, seed: u64, profile: Profile) -> Data {
+        let cfg = GeneratorConfig {
+            rows,
+            seed,
+            profile,
+            row_group_rows: 65_536,
+            ..GeneratorConfig::default()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let report = generate(&cfg, dir.path()).unwrap();
+        let rows = read_rows(&report.files);
+        let csv = read_csv(&dir.path().join(LABELS_DIR).join("lines.csv"));
+        let header = csv[0].clone();
+        let labels: Vec<LabelRow> = csv[1..]
+            .iter()
+            .map(|l| LabelRow {
+                decl: l[0].clone(),
+                line_no: l[1].parse().unwrap(),
+                label: l[2].clone(),
+                factor: l
+                    .get(3)
+                    .filter(|f| !f.is_empty())
+                    .map(|f| f.parse().unwrap()),
+                field: l.get(4).cloned().unwrap_or_default(),
+            })
+            .collect();
+        let label_of = labels
+            .iter()
+            .enumerate()
+            .map(|(i, l)| ((l.decl.clone(), l.line_no), i))
+            .collect();
+        let json =
+            std::fs::read_to_string(dir.path().join(LABELS_DIR).join("generator.json")).unwrap();
+        Data {
+            report,
+            rows,
+            header,
+            labels,
+            label_of,
+            json,
+        }
+    }
+
+    fn label(&self, r: &Row) -> Option<&LabelRow> {
+        self.label_of
+            .get(&(r.decl.clone(), r.line_no))
+            .map(|&i| &self.labels[i])
+    }
+}
+
+/// The realistic data set with the catalogue and models it was drawn from.
+struct Realistic {
+    data: Data,
+    cat: Catalogue,
+    world: World,
+    /// National code -> index in `cat.nats`.
+    nat_of: HashMap<String, usize>,
+}
+
+fn realistic() -> &'static Realistic {
+    static DATA: OnceLock<Realistic> = OnceLock::new();
+    DATA.get_or_init(|| {
+        let data = Data::generate(ROWS, SEED, Profile::Realistic);
+        let shape = Shape::of(Profile::Realistic);
+        let cat = Catalogue::build(ROWS, &shape, &mut Rand::new(SEED, STREAM_CATALOGUE));
+        let world = World::build(SEED, ROWS, &cat);
+        let nat_of = cat
+            .nats
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.code.clone(), i))
+            .collect();
+        Realistic {
+            data,
+            cat,
+            world,
+            nat_of,
+        }
+    })
+}
+
+/// The clean profile with the same size and seed (the control).
+fn clean() -> &'static Data {
+    static DATA: OnceLock<Data> = OnceLock::new();
+    DATA.get_or_init(|| Data::generate(ROWS, SEED, Profile::Clean))
+}
+
+/// ln unit value as the engine computes it from the columns the line's noise does not
+/// touch: per kg on KGM lines (their quantity may be the gross mass), per
+/// supplementary unit otherwise.
+fn ln_uv(r: &Row) -> f64 {
+    if r.unit == "KGM" {
+        (r.value / r.mass).ln()
+    } else {
+        (r.value / r.quantity).ln()
+    }
+}
+
+fn origin_index(o: &str) -> usize {
+    ORIGINS.iter().position(|x| *x == o).unwrap()
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        0.5 * (v[n / 2 - 1] + v[n / 2])
+    }
+}
+
+/// Robust z-scores of ln unit values within (code, origin) groups of at least
+/// `min_group` unlabelled lines, pooled by goods class. `keep` selects the codes.
+fn pooled_z(data: &Data, min_group: usize, keep: impl Fn(&str) -> bool) -> [Vec<f64>; 3] {
+    let mut groups: HashMap<(&str, &str), Vec<f64>> = HashMap::new();
+    for r in &data.rows {
+        if data.label(r).is_none() && keep(&r.hs_code) {
+            groups
+                .entry((r.hs_code.as_str(), r.origin.as_str()))
+                .or_default()
+                .push(ln_uv(r));
+        }
+    }
+    let mut out: [Vec<f64>; 3] = Default::default();
+    for ((code, _), mut xs) in groups {
+        if xs.len() < min_group {
+            continue;
+        }
+        let m = median(&mut xs);
+        let mut dev: Vec<f64> = xs.iter().map(|x| (x - m).abs()).collect();
+        let mad = median(&mut dev) * 1.4826;
+        if mad <= 0.0 {
+            continue;
+        }
+        out[goods_class(code) as usize].extend(xs.iter().map(|x| (x - m) / mad));
+    }
+    out
+}
+
+/// Sample excess kurtosis.
+fn excess_kurtosis(z: &[f64]) -> f64 {
+    let n = z.len() as f64;
+    let mean = z.iter().sum::<f64>() / n;
+    let m2 = z.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n;
+    let m4 = z.iter().map(|x| (x - mean).powi(4)).sum::<f64>() / n;
+    m4 / (m2 * m2) - 3.0
+}
+
+fn tail_share(z: &[f64], k: f64) -> f64 {
+    z.iter().filter(|x| x.abs() > k).count() as f64 / z.len() as f64
+}
+
+#[test]
+fn profile_names_parse() {
+    assert_eq!("clean".parse::<Profile>().unwrap(), Profile::Clean);
+    assert_eq!("realistic".parse::<Profile>().unwrap(), Profile::Realistic);
+    assert!(matches!(
+        "messy".parse::<Profile>(),
+        Err(crate::generate::GenerateError::InvalidConfig(_))
+    ));
+    assert_eq!(GeneratorConfig::default().profile, Profile::Clean);
+}
+
+#[test]
+fn realistic_is_reproducible_and_differs_from_clean() {
+    let cfg = GeneratorConfig {
+        rows: 20_000,
+        seed: 7,
+        profile: Profile::Realistic,
+        ..GeneratorConfig::default()
+    };
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    let c = tempfile::tempdir().unwrap();
+    generate(&cfg, a.path()).unwrap();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    pool.install(|| generate(&cfg, b.path())).unwrap();
+    let (ba, bb) = (all_bytes(a.path()), all_bytes(b.path()));
+    assert_eq!(ba, bb);
+    generate(
+        &GeneratorConfig {
+            profile: Profile::Clean,
+            ..cfg
+        },
+        c.path(),
+    )
+    .unwrap();
+    let bc = all_bytes(c.path());
+    assert!(
+        ba.iter().all(|(k, v)| bc.get(k) != Some(v)),
+        "a file equals clean's"
+    );
+}
+
+#[test]
+fn labels_are_exclusive_on_target_and_say_what_they_changed() {
+    let r = realistic();
+    let d = &r.data;
+    assert_eq!(d.rows.len() as u64, ROWS);
+    assert_eq!(
+        d.header,
+        ["declaration_id", "line_no", "label", "factor", "field"]
+    );
+    let keys: Vec<(&str, i32)> = d
+        .labels
+        .iter()
+        .map(|l| (l.decl.as_str(), l.line_no))
+        .collect();
+    let mut sorted = keys.clone();
+    sorted.sort();
+    assert_eq!(keys, sorted);
+    assert_eq!(
+        keys.iter().collect::<HashSet<_>>().len(),
+        keys.len(),
+        "a line has two labels"
+    );
+    let mut counts: BTreeMap<&str, u64> = BTreeMap::new();
+    for l in &d.labels {
+        *counts.entry(l.label.as_str()).or_default() += 1;
+    }
+    for (k, v) in &d.report.line_labels {
+        assert_eq!(counts.get(k.as_str()).copied().unwrap_or(0), *v, "{k}");
+        assert!(d.json.contains(&format!("\"{k}\": {v}")), "{k} not in json");
+    }
+    assert!(d.json.contains("\"profile\": \"realistic\""));
+    for (label, share) in LINE_LABEL_SHARES {
+        let got = counts.get(label).copied().unwrap_or(0) as f64 / ROWS as f64;
+        assert!(
+            got > share * 0.7 && got < share * 1.4,
+            "{label}: share {got} vs documented {share}"
+        );
+    }
+
+    // Every label names a line; factor and field say what changed.
+    let by_key: HashMap<(&str, i32), &Row> = d
+        .rows
+        .iter()
+        .map(|r| ((r.decl.as_str(), r.line_no), r))
+        .collect();
+    let mut by_decl: HashMap<&str, Vec<&Row>> = HashMap::new();
+    for row in &d.rows {
+        by_decl.entry(row.decl.as_str()).or_default().push(row);
+    }
+    let rate_of: HashMap<&str, f64> = CURRENCY_RATES.iter().map(|(o, _, r)| (*o, *r)).collect();
+    for l in &d.labels {
+        let row = by_key[&(l.decl.as_str(), l.line_no)];
+        let f = l.factor;
+        match l.label.as_str() {
+            "under_valuation" => {
+                let f = f.unwrap();
+                assert!(
+                    l.field == "customs_value" && (1.0 / 30.01..=0.5001).contains(&f),
+                    "{l:?}"
+                );
+            }
+            "over_valuation" => {
+                let f = f.unwrap();
+                assert!(
+                    l.field == "customs_value" && (1.999..=30.01).contains(&f),
+                    "{l:?}"
+                );
+            }
+            "price_gouging" => {
+                let f = f.unwrap();
+                assert!(
+                    l.field == "customs_value" && (1.999..=15.01).contains(&f),
+                    "{l:?}"
+                );
+            }
+            "currency_slip" => {
+                let f = f.unwrap();
+                let rate = rate_of[row.origin.as_str()];
+                let m = f.max(1.0 / f) / rate;
+                assert!(
+                    l.field == "customs_value" && (0.949..=1.051).contains(&m),
+                    "{l:?}"
+                );
+            }
+            "wrong_unit" => {
+                let f = f.unwrap();
+                assert!(l.field == "quantity" || l.field == "net_mass_kg", "{l:?}");
+                assert!(
+                    [10.0, 100.0, 1000.0, 0.1, 0.01, 0.001].contains(&f),
+                    "{l:?}"
+                );
+            }
+            "duplicate" => {
+                assert!(f.is_none() && l.field.is_empty(), "{l:?}");
+                let same = |o: &&&Row| {
+                    o.line_no < row.line_no
+                        && o.hs_code == row.hs_code
+                        && o.quantity == row.quantity
+                        && o.unit == row.unit
+                        && o.mass == row.mass
+                        && o.value == row.value
+                };
+                let src = by_decl[row.decl.as_str()]
+                    .iter()
+                    .find(same)
+                    .unwrap_or_else(|| panic!("{l:?} repeats no earlier line"));
+                assert!(d.label(src).is_none(), "{l:?} repeats a labelled line");
+            }
+            "volume_surge" | "first_time_precursor_importer" => {
+                assert!(f.is_none() && l.field.is_empty(), "{l:?}");
+            }
+            other => panic!("unknown label {other}"),
+        }
+    }
+}
+
+#[test]
+fn value_labels_differ_from_their_code_by_the_stated_factor() {
+    let r = realistic();
+    let d = &r.data;
+    // Expected ln unit value of a single-tier code's line, from the models; the
+    // residual of an unlabelled line is its noise, bounded by the cap.
+    let expected = |row: &Row| -> Option<f64> {
+        let n = r.nat_of[row.hs_code.as_str()];
+        (r.world.codes[n].tiers.n == 1)
+            .then(|| r.cat.nats[n].ln_unit_value + r.cat.origin_offset[origin_index(&row.origin)])
+    };
+    let mut honest = Vec::new();
+    let mut slipped: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+    // Data-only view: against the median of the unlabelled lines of (code, origin).
+    let mut groups: HashMap<(&str, &str), Vec<f64>> = HashMap::new();
+    for row in &d.rows {
+        if d.label(row).is_none() {
+            groups
+                .entry((&row.hs_code, &row.origin))
+                .or_default()
+                .push(ln_uv(row));
+        }
+    }
+    let medians: HashMap<(&str, &str), (f64, usize)> = groups
+        .into_iter()
+        .map(|(k, mut v)| (k, (median(&mut v), v.len())))
+        .collect();
+    let mut vs_median: Vec<f64> = Vec::new();
+    for row in d.rows.iter().filter(|row| row.value >= 1.0) {
+        let Some(e) = expected(row) else { continue };
+        match d.label(row) {
+            None => honest.push((ln_uv(row) - e).abs()),
+            Some(l) if l.field == "customs_value" => {
+                let res = ln_uv(row) - e - l.factor.unwrap().ln();
+                assert!(
+                    res.abs() < NOISE_CAP + 0.03,
+                    "{l:?} {row:?}: residual {res}"
+                );
+                slipped.entry(l.label.as_str()).or_default().push(res.abs());
+                if l.label == "currency_slip"
+                    && let Some(&(m, n)) = medians.get(&(row.hs_code.as_str(), row.origin.as_str()))
+                    && n >= 5
+                {
+                    vs_median.push((ln_uv(row) - m - l.factor.unwrap().ln()).abs());
+                }
+            }
+            Some(_) => {}
+        }
+    }
+    assert!(honest.iter().all(|x| *x < NOISE_CAP + 0.03));
+    let honest_median = median(&mut honest);
+    for label in [
+        "under_valuation",
+        "over_valuation",
+        "currency_slip",
+        "price_gouging",
+    ] {
+        let v = slipped.get_mut(label).unwrap();
+        assert!(v.len() >= 20, "{label}: {} lines", v.len());
+        let m = median(v);
+        // After removing the stated factor, a slipped line is as close to its code's
+        // price as an honest one.
+        assert!(
+            m < 1.5 * honest_median + 0.02,
+            "{label}: median residual {m} vs honest {honest_median}"
+        );
+    }
+    assert!(vs_median.len() >= 20, "{}", vs_median.len());
+    let m = median(&mut vs_median);
+    assert!(m < 0.35, "currency slips vs (code, origin) median: {m}");
+}
+
+#[test]
+fn kgm_lines_have_unit_slips_and_legitimate_quantity_mismatches() {
+    let d = &realistic().data;
+    let mut kgm_slips = 0;
+    let mut other_slips = 0;
+    let (mut unlabelled, mut mismatched) = (0u64, 0u64);
+    for row in &d.rows {
+        match d.label(row) {
+            Some(l) if l.label == "wrong_unit" => {
+                let f = l.factor.unwrap();
+                if row.unit == "KGM" {
+                    kgm_slips += 1;
+                    // The untouched column still holds the net mass.
+                    let (slipped, kept) = if l.field == "quantity" {
+                        (row.quantity, row.mass)
+                    } else {
+                        (row.mass, row.quantity)
+                    };
+                    let want = ((kept * f * 1000.0).round() / 1000.0).max(0.001);
+                    assert_eq!(slipped, want, "{l:?} {row:?}");
+                } else {
+                    other_slips += 1;
+                }
+            }
+            None if row.unit == "KGM" => {
+                unlabelled += 1;
+                if row.quantity != row.mass {
+                    mismatched += 1;
+                    let ratio = row.quantity / row.mass;
+                    // Gross mass (packaging 2-15%) or whole kilograms (>= 10 kg).
+                    assert!((0.95..=1.151).contains(&ratio), "{row:?}");
+                }
+            }
+            _ => {}
+        }
+    }
+    assert!(
+        kgm_slips >= 100 && other_slips >= 100,
+        "{kgm_slips} {other_slips}"
+    );
+    let share = mismatched as f64 / unlabelled as f64;
+    assert!(
+        (0.05..0.12).contains(&share),
+        "KGM quantity != mass on {share}"
+    );
+    // The clean profile never lets them differ.
+    let c = clean();
+    assert!(
+        c.rows
+            .iter()
+            .filter(|r| r.unit == "KGM")
+            .all(|r| r.quantity == r.mass || c.label(r).is_some())
+    );
+}
+
+#[test]
+fn line_noise_is_heavy_tailed_and_heaviest_for_differentiated_goods() {
+    let r = realistic();
+    let single = |code: &str| r.world.codes[r.nat_of[code]].tiers.n == 1;
+    let z = pooled_z(&r.data, 20, single);
+    let zc = pooled_z(clean(), 20, |_| true);
+    let all = |z: &[Vec<f64>; 3]| z.concat();
+    let (k_real, k_clean) = (excess_kurtosis(&all(&z)), excess_kurtosis(&all(&zc)));
+    let t_real: Vec<f64> = z.iter().map(|v| tail_share(v, 4.0)).collect();
+    let t_clean = tail_share(&all(&zc), 4.0);
+    eprintln!(
+        "excess kurtosis realistic {k_real:.2} (by class {:.2} {:.2} {:.2}), clean {k_clean:.2}; \
+         P(|z|>4) by class {t_real:?}, clean {t_clean:.5}; lines {:?}",
+        excess_kurtosis(&z[0]),
+        excess_kurtosis(&z[1]),
+        excess_kurtosis(&z[2]),
+        z.each_ref().map(Vec::len)
+    );
+    assert!(z.iter().all(|v| v.len() >= 5_000));
+    assert!(k_clean < 1.0, "clean excess kurtosis {k_clean}");
+    assert!(
+        k_real > k_clean + 2.0,
+        "realistic {k_real} vs clean {k_clean}"
+    );
+    let (homogeneous, differentiated) = (t_real[0], t_real[2]);
+    assert!(
+        differentiated > 2.0 * homogeneous && differentiated > 10.0 * t_clean,
+        "tails: differentiated {differentiated}, homogeneous {homogeneous}, clean {t_clean}"
+    );
+}
+
+#[test]
+fn multi_tier_codes_are_bimodal() {
+    let r = realistic();
+    let tiers = r.world.tier_counts();
+    assert!(tiers[1] > 0 && tiers[2] > 0, "{tiers:?}");
+    assert!(r.data.report.noise["lines_in_multi_tier_codes"] > ROWS / 10);
+    // ln unit value relative to the code's level, per code.
+    let mut rel: HashMap<usize, Vec<f64>> = HashMap::new();
+    for row in &r.data.rows {
+        let n = r.nat_of[row.hs_code.as_str()];
+        if r.data.label(row).is_none() && r.world.codes[n].tiers.n == 2 {
+            let level =
+                r.cat.nats[n].ln_unit_value + r.cat.origin_offset[origin_index(&row.origin)];
+            rel.entry(n).or_default().push(ln_uv(row) - level);
+        }
+    }
+    let mut checked = 0;
+    for (n, xs) in &rel {
+        let m = &r.world.codes[*n];
+        let (lo, hi) = (m.tiers.offset[0], m.tiers.offset[1]);
+        let gap = hi - lo;
+        if xs.len() < 200
+            || gap < 3f64.ln()
+            || m.scale > 0.25
+            || m.tiers.share(0).min(m.tiers.share(1)) < 0.25
+        {
+            continue;
+        }
+        checked += 1;
+        let w = gap / 6.0;
+        let near = |c: f64| xs.iter().filter(|x| (*x - c).abs() < w).count();
+        let (a, mid, b) = (near(lo), near(0.5 * (lo + hi)), near(hi));
+        // Two modes with a trough between them (one level would put its mode at one
+        // end and fewer lines at the far end than in the middle).
+        assert!(
+            2 * a > 3 * mid && 2 * b > 3 * mid,
+            "code {} (gap {gap:.2}, scale {:.2}): {a} / {mid} / {b} lines near low / middle / high",
+            r.cat.nats[*n].code,
+            m.scale
+        );
+        // The split follows the tier shares (importers keep to their tier, so the
+        // realised split of one code varies).
+        let below = xs.iter().filter(|x| **x < 0.5 * (lo + hi)).count() as f64 / xs.len() as f64;
+        assert!(
+            (below - m.tiers.share(0)).abs() < 0.3,
+            "{below} vs {:?}",
+            m.tiers
+        );
+    }
+    eprintln!("{checked} two-tier codes checked for two modes");
+    assert!(checked >= 5, "only {checked} two-tier codes to check");
+}
+
+#[test]
+fn small_codes_carry_anomalies() {
+    let d = &realistic().data;
+    let mut lines_of: HashMap<&str, u64> = HashMap::new();
+    for row in &d.rows {
+        *lines_of.entry(row.hs_code.as_str()).or_default() += 1;
+    }
+    let price = [
+        "under_valuation",
+        "over_valuation",
+        "wrong_unit",
+        "currency_slip",
+    ];
+    // (lines, labelled lines) by code size: < 10, 10-50, >= 50.
+    let mut by_size = [(0u64, 0u64); 3];
+    for row in &d.rows {
+        let size = match lines_of[row.hs_code.as_str()] {
+            n if n < 10 => 0,
+            n if n < 50 => 1,
+            _ => 2,
+        };
+        by_size[size].0 += 1;
+        if d.label(row)
+            .is_some_and(|l| price.contains(&l.label.as_str()))
+        {
+            by_size[size].1 += 1;
+        }
+    }
+    let rate = |(n, k): (u64, u64)| k as f64 / n as f64;
+    let overall = rate((
+        by_size.iter().map(|s| s.0).sum(),
+        by_size.iter().map(|s| s.1).sum(),
+    ));
+    assert!(by_size[0].1 >= 5, "{by_size:?}");
+    assert!(by_size[1].1 >= 50, "{by_size:?}");
+    assert!(
+        rate(by_size[1]) > 0.6 * overall && rate(by_size[1]) < 1.6 * overall,
+        "labels in 10-50-line codes: {} vs {overall}",
+        rate(by_size[1])
+    );
+}
+
+#[test]
+fn values_are_rounded_and_bunch_under_thresholds() {
+    let shares = |d: &Data| {
+        // Unlabelled values >= 200 that are whole tens; KGM quantities >= 100 with at
+        // most two significant digits.
+        let vals: Vec<f64> = d
+            .rows
+            .iter()
+            .filter(|r| d.label(r).is_none() && r.value >= 200.0)
+            .map(|r| r.value)
+            .collect();
+        let tens = vals.iter().filter(|v| *v % 10.0 == 0.0).count() as f64 / vals.len() as f64;
+        let qs: Vec<f64> = d
+            .rows
+            .iter()
+            .filter(|r| r.unit == "KGM" && r.quantity >= 100.0)
+            .map(|r| r.quantity)
+            .collect();
+        let round =
+            qs.iter().filter(|q| decl::round_sig(**q, 2) == **q).count() as f64 / qs.len() as f64;
+        // Declarations totalling just under / just over EUR 20,000.
+        let mut totals: HashMap<&str, f64> = HashMap::new();
+        for r in &d.rows {
+            *totals.entry(r.decl.as_str()).or_default() += r.value;
+        }
+        let t = BUNCHING.thresholds[1];
+        let under = totals
+            .values()
+            .filter(|v| (0.95 * t..t).contains(*v))
+            .count();
+        let over = totals
+            .values()
+            .filter(|v| **v > t && **v <= 1.05 * t)
+            .count();
+        (tens, round, under, over)
+    };
+    let (tens, round, under, over) = shares(&realistic().data);
+    let (c_tens, c_round, c_under, c_over) = shares(clean());
+    eprintln!(
+        "whole tens {tens:.4} (clean {c_tens:.4}), round quantities {round:.3} (clean \
+         {c_round:.3}), totals under/over 20k {under}/{over} (clean {c_under}/{c_over})"
+    );
+    assert!(tens > 0.05 && c_tens < 0.01, "{tens} {c_tens}");
+    assert!(round > c_round + 0.1, "{round} {c_round}");
+    assert!(
+        under as f64 > 1.5 * over as f64 && (c_under as f64) < 1.3 * c_over as f64,
+        "realistic {under}/{over}, clean {c_under}/{c_over}"
+    );
+}
