@@ -15,7 +15,8 @@
 //!
 //! **Parameters.** `k` (default 3.0, Tukey's "far out" fence; 1.5 gives the classic
 //! inner fence and many more findings), `min_score` (default 3.5, the common
-//! threshold of the price detectors).
+//! threshold of the price detectors), `calibrate` (default true; false: the score is z
+//! itself).
 //!
 //! **Known false positives.** As `robust-z`; in addition, groups whose prices are
 //! bimodal (two grades under one code) have a wide IQR and hide anomalies between the
@@ -35,6 +36,8 @@ pub struct IqrFenceConfig {
     pub k: f64,
     /// Smallest calibrated score a line outside the fences is flagged with.
     pub min_score: f64,
+    /// Calibrate the score for the group's size.
+    pub calibrate: bool,
 }
 
 impl Default for IqrFenceConfig {
@@ -42,6 +45,7 @@ impl Default for IqrFenceConfig {
         IqrFenceConfig {
             k: 3.0,
             min_score: 3.5,
+            calibrate: true,
         }
     }
 }
@@ -78,7 +82,7 @@ impl Detector for IqrFence {
             let z = (x - s.median).abs() / (iqr / IQR_TO_SIGMA);
             calibrated_flag(
                 z,
-                s.count,
+                self.config.calibrate.then_some(s.count),
                 self.config.min_score,
                 Direction::of(x, s.median),
             )
@@ -94,8 +98,9 @@ mod tests {
 
     #[test]
     fn fences() {
+        // A large group: the calibrated score is about z, and the fences decide.
         let s = OrderStats {
-            count: 9,
+            count: 100_000,
             q1: -1.0,
             median: 0.0,
             q3: 1.0,
@@ -124,5 +129,8 @@ mod tests {
             ..s
         };
         assert_eq!(d.judge(9.0, &flat), Judgement::NoSpread);
+        // Nine lines: the same line outside the fences is not rare enough.
+        let small = OrderStats { count: 9, ..s };
+        assert_eq!(d.judge(7.01, &small), Judgement::Pass);
     }
 }

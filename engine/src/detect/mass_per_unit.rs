@@ -24,7 +24,8 @@
 //! the price detectors, which see the same wrong quantity as a wrong unit value.
 //!
 //! **Parameters.** `threshold` (default 3.5), `min_spread` (default 0.1 on the ln
-//! scale: about 10%), `all_levels` (default false: judge at every fallback level).
+//! scale: about 10%), `all_levels` (default false: judge at every fallback level),
+//! `calibrate` (default true).
 //!
 //! **Known false positives.** Codes covering items of very different size (parts,
 //! sets, assortments); lines whose net mass was estimated or left at a placeholder.
@@ -46,6 +47,8 @@ pub struct MassPerUnitConfig {
     pub min_spread: f64,
     /// Judge at every fallback level, not only national-code levels.
     pub all_levels: bool,
+    /// Calibrate the score for the group's size.
+    pub calibrate: bool,
 }
 
 impl Default for MassPerUnitConfig {
@@ -54,6 +57,7 @@ impl Default for MassPerUnitConfig {
             threshold: 3.5,
             min_spread: 0.1,
             all_levels: false,
+            calibrate: true,
         }
     }
 }
@@ -90,7 +94,7 @@ impl Detector for MassPerUnit {
         let z = ((x - stats.median) / spread).abs();
         calibrated_flag(
             z,
-            stats.count,
+            self.config.calibrate.then_some(stats.count),
             self.config.threshold,
             Direction::of(x, stats.median),
         )

@@ -14,8 +14,13 @@
 //! deviation from the median` (Iglewicz & Hoaglin); if that is 0 too, every line equals
 //! the median and nothing is flagged. With `mad_zero = "skip"` such groups are not judged.
 //!
+//! **Calibration.** The score is z calibrated for the group's size
+//! (`kernels::tail`): a z of 6 in a group of 30 lines is less rare than in a group of
+//! 30,000, and the calibrated score says how rare. With `calibrate = false` the score
+//! is z itself (the textbook rule, and the reference job of `benches/compare`).
+//!
 //! **Parameters.** `threshold` (default 3.5, Iglewicz & Hoaglin's cut-off for modified
-//! z-scores), `mad_zero` (`mean-ad` | `skip`).
+//! z-scores), `mad_zero` (`mean-ad` | `skip`), `calibrate` (default true).
 //!
 //! **Known false positives.** Genuine quality differences hidden inside one code
 //! (a "parts" or "other" subheading), volume discounts on very large lines, promotional
@@ -46,6 +51,8 @@ pub struct RobustZConfig {
     pub threshold: f64,
     /// Policy for MAD = 0.
     pub mad_zero: MadZero,
+    /// Calibrate the score for the group's size.
+    pub calibrate: bool,
 }
 
 impl Default for RobustZConfig {
@@ -53,6 +60,7 @@ impl Default for RobustZConfig {
         RobustZConfig {
             threshold: 3.5,
             mad_zero: MadZero::MeanAd,
+            calibrate: true,
         }
     }
 }
@@ -80,7 +88,8 @@ impl Detector for RobustZ {
     }
 
     fn judge(&self, x: f64, stats: &OrderStats) -> Judgement {
-        robust_z(x, stats, self.config.threshold, self.config.mad_zero)
+        let c = &self.config;
+        robust_z(x, stats, c.threshold, c.mad_zero, c.calibrate)
     }
 }
 
