@@ -795,11 +795,7 @@ fn price_reference(
     measure: Measure,
     judge: fn(f64, &Naive) -> Verdict,
 ) -> PriceReference {
-    // mass-per-unit judges national-code groups only: its chain stops there.
-    let chain = match measure {
-        Measure::UnitValue => LEVELS.len(),
-        Measure::KgPerUnit => 1,
-    };
+    let chain = LEVELS.len();
     let values = |l: &Line, level: usize| -> Vec<f64> {
         let key = level_key(l, level);
         lines
@@ -819,6 +815,12 @@ fn price_reference(
             r.group_too_small += 1;
             continue;
         };
+        // mass-per-unit judges a line of a supplementary unit against its national
+        // code's group only; kilogram lines at every level.
+        if measure == Measure::KgPerUnit && level > 0 && l.unit != "KGM" {
+            r.no_applicable_detector += 1;
+            continue;
+        }
         r.scored += 1;
         let stats = naive(&values(l, level));
         let (raw, score, direction) = match judge(x, &stats) {
@@ -1212,15 +1214,15 @@ fn p03_mass_per_unit() {
     let s = snap.scan(&lines);
     let want = price_reference(&lines, Measure::KgPerUnit, judge_mass_per_unit);
     assert_eq!(want.flagged(), BTreeSet::from(["G-GRAMS", "G-THOUSANDS"]));
-    // H (5 lines) and K (3 kilogram lines) have no national-code group of 30 lines:
-    // not judged.
+    // H (5 lines) has no national-code group of 30 lines and is not judged at its
+    // HS6's; K (3 kilogram lines) has no group of 30 at any level.
     assert_eq!(
         (
             want.group_too_small,
             want.no_applicable_detector,
             want.scored
         ),
-        (8, 0, 43)
+        (3, 5, 43)
     );
     let g: Vec<f64> = lines
         .iter()

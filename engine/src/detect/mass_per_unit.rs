@@ -19,9 +19,11 @@
 //!
 //! **Levels.** Mass per unit is a property of the product, and products under one HS6
 //! differ by orders of magnitude (a screw and a pump are both "parts"). So by default
-//! the detector judges a line only against a group that keeps the full national code
-//! (levels written `hs+...`); a line whose national-code group is too small is left to
-//! the price detectors, which see the same wrong quantity as a wrong unit value.
+//! the detector judges a line of a supplementary unit only against a group that keeps
+//! the full national code (levels written `hs+...`); such a line whose national-code
+//! group is too small is left to the price detectors, which see the same wrong quantity
+//! as a wrong unit value. Kilogram lines' quantity is their net mass whatever the
+//! product, so they are judged at every level.
 //!
 //! **Parameters.** `threshold` (default 3.5), `min_spread` (default 0.1 on the ln
 //! scale: about 10%), `all_levels` (default false: judge at every fallback level),
@@ -34,7 +36,8 @@ use serde::{Deserialize, Serialize};
 
 use super::scale::{calibrated_flag, robust_sigma};
 use super::{Detector, DetectorKind, Direction, Judgement, Measure};
-use crate::baseline::GroupLevel;
+use crate::baseline::{FineKey, GroupLevel};
+use crate::kernels::codes::Code;
 use crate::kernels::order_stats::OrderStats;
 
 /// Parameters of [`MassPerUnit`].
@@ -100,8 +103,13 @@ impl Detector for MassPerUnit {
         )
     }
 
-    fn accepts_level(&self, level: &GroupLevel) -> bool {
-        self.config.all_levels || level.hs_digits.is_none()
+    fn accepts_level(&self, _level: &GroupLevel) -> bool {
+        // Kilogram lines' groups are fair at every level.
+        true
+    }
+
+    fn accepts_group(&self, level: &GroupLevel, key: &FineKey) -> bool {
+        self.config.all_levels || level.hs_digits.is_none() || key.unit == Code::KGM
     }
 }
 
@@ -127,8 +135,13 @@ mod tests {
         ));
         assert_eq!(d.judge(0.1, &s), Judgement::Pass);
         let [national, hs6, ..] = GroupLevel::default_chain();
-        assert!(d.accepts_level(&national));
-        assert!(!d.accepts_level(&hs6));
+        let key = |unit| FineKey {
+            unit,
+            ..FineKey::default()
+        };
+        assert!(d.accepts_group(&national, &key(Code::NONE)));
+        assert!(!d.accepts_group(&hs6, &key(Code::parse_unit("NAR"))));
+        assert!(d.accepts_group(&hs6, &key(Code::KGM)));
     }
 
     #[test]

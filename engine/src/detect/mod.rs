@@ -52,7 +52,7 @@ pub use surge::{
 
 use serde::{Deserialize, Serialize};
 
-use crate::baseline::GroupLevel;
+use crate::baseline::{FineKey, GroupLevel};
 use crate::error::{Error, Result};
 use crate::kernels::order_stats::OrderStats;
 
@@ -120,10 +120,16 @@ pub trait Detector: Send + Sync {
     fn measure(&self) -> Measure;
     /// Judge value `x` (on the ln scale) against its group's statistics.
     fn judge(&self, x: f64, stats: &OrderStats) -> Judgement;
-    /// Whether a group of this fallback level is a fair comparison for this detector
-    /// (default: every level).
+    /// Whether some group of this fallback level may be a fair comparison for this
+    /// detector (default: every level). A level no detector of a measure accepts ends
+    /// that measure's fallback chain.
     fn accepts_level(&self, _level: &GroupLevel) -> bool {
         true
+    }
+    /// Whether this group (its level and key) is a fair comparison for this detector
+    /// (default: [`Detector::accepts_level`]).
+    fn accepts_group(&self, level: &GroupLevel, _key: &FineKey) -> bool {
+        self.accepts_level(level)
     }
 }
 

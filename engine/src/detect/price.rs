@@ -266,7 +266,7 @@ pub fn line_finding(
 pub fn power_of_ten(ratio: f64) -> Option<u64> {
     let exponent = ratio.log10().round();
     let close = (ratio.log10() - exponent).abs() < 1.15f64.log10();
-    (exponent >= 1.0 && exponent <= 12.0 && close).then(|| 10u64.pow(exponent as u32))
+    ((1.0..=12.0).contains(&exponent) && close).then(|| 10u64.pow(exponent as u32))
 }
 
 #[cfg(test)]

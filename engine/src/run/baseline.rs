@@ -62,7 +62,7 @@ impl Baselines {
         gid: u32,
         x: f64,
     ) -> Option<(Judgement, Option<u32>, bool)> {
-        if !det.accepts_level(&levels[group.level]) {
+        if !det.accepts_group(&levels[group.level], &group.key) {
             return None;
         }
         let verdict = det.judge(x, &group.stats);
