@@ -738,7 +738,8 @@ fn judge_mass_per_unit(x: f64, s: &Naive) -> Verdict {
     flag_calibrated(((x - s.median) / scale).abs(), s.n, side(x, s.median))
 }
 
-/// iqr-fence: outside `[Q1 - 3 IQR, Q3 + 3 IQR]`, score `|x - median| / (IQR / 1.349)`.
+/// iqr-fence: outside `[Q1 - 3 IQR, Q3 + 3 IQR]`, statistic `|x - median| / (IQR / 1.349)`,
+/// calibrated.
 fn judge_iqr_fence(x: f64, s: &Naive) -> Verdict {
     let iqr = s.q3 - s.q1;
     if iqr <= 0.0 {
@@ -1160,9 +1161,10 @@ fn p02_iqr_fence() {
 ///   G-THOUSANDS a quantity 1000x too high (1/1000 the kg per piece); G-NEAR at 1.3x
 ///   must pass. Their values are ordinary: only the kg per piece gives them away.
 /// - H: 9018391000, 4 ordinary lines and H-GRAMS (1000x): 5 lines, too few for their
-///   national code; mass-per-unit does not fall back to hs6 levels, so none is judged
-///   (group_too_small).
-/// - K: 3 lines declared in KGM: no kg per unit (no_applicable_detector).
+///   national code; mass-per-unit judges lines of a supplementary unit only against
+///   their national code, so none is judged (no_applicable_detector).
+/// - K: 3 kilogram lines: judged at every level, but no group of theirs reaches 30
+///   lines (group_too_small).
 fn p03_fixture() -> Vec<Line> {
     let syringes = Spec {
         tag: "G",

@@ -5,7 +5,7 @@
 
 use super::catalogue::{Catalogue, FAM_MEDICAL_SUPPLIES, NatCode, Unit, round_to};
 use super::labels::{Label, LineLabel};
-use super::month::{Decl, SAME_HS6_SHARE, Sink};
+use super::month::{Decl, Sink};
 use super::rng::Rand;
 use super::{GenerateError, PRICE_GOUGING_FRACTION};
 
@@ -45,22 +45,9 @@ pub(crate) fn write_declaration(
         (d.header, d.planted, d.id, d.yy, d.seq, d.in_crisis);
     let ctx = sink.ctx;
     let cat = ctx.cat;
-    let n_lines = match planted {
-        Some(p) => p.lines.len(),
-        None => usize::from(h.n_lines),
-    };
-    let first_hs6 = cat.nats[h.first_nat as usize].hs6 as usize;
-    for line in 0..n_lines {
+    for line in 0..d.n_lines() {
         let line_no = line as u32 + 1;
-        let (nat_idx, raw_qty) = match planted {
-            Some(p) => {
-                let (n, q) = p.lines[line];
-                (n as usize, Some(q))
-            }
-            None if line == 0 => (h.first_nat as usize, None),
-            None if rng.chance(SAME_HS6_SHARE) => (cat.nat_of_hs6(first_hs6, rng), None),
-            None => (cat.nat_cdf.sample(rng), None),
-        };
+        let (nat_idx, raw_qty) = d.line_code(cat, line, rng);
         let nat = &cat.nats[nat_idx];
         let (mut quantity, mass, mut value) = line_values(cat, nat, h.origin, raw_qty, rng);
         let label = match planted {

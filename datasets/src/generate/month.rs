@@ -180,6 +180,35 @@ pub(crate) struct Decl<'a> {
     pub in_crisis: bool,
 }
 
+impl Decl<'_> {
+    /// Lines of the declaration: the planted lines, or the header's count.
+    pub fn n_lines(&self) -> usize {
+        match self.planted {
+            Some(p) => p.lines.len(),
+            None => usize::from(self.header.n_lines),
+        }
+    }
+
+    /// The national code (catalogue index) of line `line` and, for a planted line, its
+    /// raw quantity. The first line has the header's code; later lines stay in its HS6
+    /// half the time. Both profiles draw codes this way, so `rng` advances alike.
+    pub fn line_code(&self, cat: &Catalogue, line: usize, rng: &mut Rand) -> (usize, Option<f64>) {
+        let h = self.header;
+        match self.planted {
+            Some(p) => {
+                let (n, q) = p.lines[line];
+                (n as usize, Some(q))
+            }
+            None if line == 0 => (h.first_nat as usize, None),
+            None if rng.chance(SAME_HS6_SHARE) => {
+                let first_hs6 = cat.nats[h.first_nat as usize].hs6 as usize;
+                (cat.nat_of_hs6(first_hs6, rng), None)
+            }
+            None => (cat.nat_cdf.sample(rng), None),
+        }
+    }
+}
+
 /// Column vectors of the row group being built.
 struct Columns {
     decl: Vec<u8>,

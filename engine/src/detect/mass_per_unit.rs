@@ -88,12 +88,8 @@ impl Detector for MassPerUnit {
     }
 
     fn judge(&self, x: f64, stats: &OrderStats) -> Judgement {
-        let spread = robust_sigma(stats.mad, stats.mean_ad);
-        let spread = if spread.is_nan() {
-            self.config.min_spread
-        } else {
-            spread.max(self.config.min_spread)
-        };
+        // `max` takes the floor when the spread is NaN.
+        let spread = robust_sigma(stats.mad, stats.mean_ad).max(self.config.min_spread);
         let z = ((x - stats.median) / spread).abs();
         calibrated_flag(
             z,

@@ -173,7 +173,6 @@ pub fn novelty_finding(
         g.kind.name(),
         s.agg.amount.value(),
         &s.agg,
-        String::new(),
     );
     let who = who(&out, &families);
     let mut explanation = format!(

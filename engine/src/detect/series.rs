@@ -73,7 +73,6 @@ impl SeriesContext<'_> {
         period: &'static str,
         observed: f64,
         agg: &CellAgg,
-        explanation: String,
     ) -> Finding {
         let hs = hs6_text(hs6);
         let parts = self.key_parts(kind, key);
@@ -111,7 +110,7 @@ impl SeriesContext<'_> {
             period_start: Some(period_start),
             period: Some(period),
             history_len: None,
-            explanation,
+            explanation: String::new(),
             locator: (u32::MAX, 0),
         }
     }

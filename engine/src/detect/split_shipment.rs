@@ -221,7 +221,6 @@ impl SplitShipment {
             period,
             total,
             &agg,
-            String::new(),
         );
         out.customs_value = None;
         out.baseline_median = threshold;

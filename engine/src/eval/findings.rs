@@ -127,6 +127,27 @@ struct RawFinding {
 }
 
 impl RawFinding {
+    /// A text row's finding: its text columns by name, and the columns already parsed.
+    fn of_text(
+        text: impl Fn(&str) -> Option<String>,
+        line_no: Option<i64>,
+        score: Option<f64>,
+        period_start: Option<i32>,
+    ) -> RawFinding {
+        RawFinding {
+            detector: text(DETECTOR),
+            declaration_id: text(DECLARATION_ID),
+            line_no,
+            score,
+            series_key: text(SERIES_KEY),
+            hs6: text(HS6),
+            importer_id: text(IMPORTER_ID),
+            origin: text(ORIGIN),
+            office: text(OFFICE),
+            period_start,
+        }
+    }
+
     /// Into an [`EvalFinding`]; `where_` names the row for the error message.
     fn finish(self, path: &Path, line: Option<u64>, where_: &str) -> Result<EvalFinding> {
         let detector = self
@@ -323,18 +344,7 @@ fn read_csv(path: &Path) -> Result<Vec<EvalFinding>> {
                 })
             })
             .transpose()?;
-        let raw = RawFinding {
-            detector: text(DETECTOR),
-            declaration_id: text(DECLARATION_ID),
-            line_no,
-            score: number(SCORE)?,
-            series_key: text(SERIES_KEY),
-            hs6: text(HS6),
-            importer_id: text(IMPORTER_ID),
-            origin: text(ORIGIN),
-            office: text(OFFICE),
-            period_start,
-        };
+        let raw = RawFinding::of_text(text, line_no, number(SCORE)?, period_start);
         out.push(raw.finish(path, Some(line), "")?);
     }
     Ok(out)
@@ -400,18 +410,7 @@ fn read_jsonl(path: &Path) -> Result<Vec<EvalFinding>> {
                     .ok_or_else(|| wrong(PERIOD_START, v))?,
             ),
         };
-        let raw = RawFinding {
-            detector: text(DETECTOR),
-            declaration_id: text(DECLARATION_ID),
-            line_no,
-            score,
-            series_key: text(SERIES_KEY),
-            hs6: text(HS6),
-            importer_id: text(IMPORTER_ID),
-            origin: text(ORIGIN),
-            office: text(OFFICE),
-            period_start,
-        };
+        let raw = RawFinding::of_text(text, line_no, score, period_start);
         out.push(raw.finish(path, Some(line), "")?);
     }
     Ok(out)

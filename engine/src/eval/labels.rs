@@ -182,7 +182,7 @@ pub(crate) fn read_line_labels(path: &Path, text: &str) -> Result<Vec<LineLabel>
             out.push(LineLabel {
                 declaration_id: decl.to_string(),
                 line_no,
-                label: format!("{}:factor>=5", label.trim()),
+                label: format!("{}:factor>={LARGE_FACTOR}", label.trim()),
             });
         }
         out.push(LineLabel {

@@ -10,7 +10,7 @@ use super::{
 };
 use crate::generate::catalogue::{FAM_MEDICAL_SUPPLIES, Unit, round_to};
 use crate::generate::labels::{Label, LineLabel, Slip, SlipField};
-use crate::generate::month::{Decl, SAME_HS6_SHARE, Sink};
+use crate::generate::month::{Decl, Sink};
 use crate::generate::rng::Rand;
 use crate::generate::{GenerateError, PRICE_GOUGING_FRACTION};
 
@@ -80,24 +80,12 @@ pub(crate) fn write_declaration(
     let ctx = sink.ctx;
     let cat = ctx.cat;
     let h = d.header;
-    let n_lines = match d.planted {
-        Some(p) => p.lines.len(),
-        None => usize::from(h.n_lines),
-    };
-    let first_hs6 = cat.nats[h.first_nat as usize].hs6 as usize;
+    let n_lines = d.n_lines();
     let origin = usize::from(h.origin);
     let lines = &mut scratch.lines;
     lines.clear();
     for line in 0..n_lines {
-        let (nat_idx, raw_qty) = match d.planted {
-            Some(p) => {
-                let (n, q) = p.lines[line];
-                (n as usize, Some(q))
-            }
-            None if line == 0 => (h.first_nat as usize, None),
-            None if rng.chance(SAME_HS6_SHARE) => (cat.nat_of_hs6(first_hs6, rng), None),
-            None => (cat.nat_cdf.sample(rng), None),
-        };
+        let (nat_idx, raw_qty) = d.line_code(cat, line, rng);
         let nat = &cat.nats[nat_idx];
         let model = &world.codes[nat_idx];
 

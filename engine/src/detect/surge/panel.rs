@@ -200,7 +200,6 @@ impl Surge {
             g.kind.name(),
             f.observed,
             agg,
-            String::new(),
         );
         explanation = format!("{}: {explanation}", out.group_key);
         out.baseline_median = median;
