@@ -641,6 +641,8 @@ fn ymd(day: i32) -> String {
 
 /// The default fallback chain.
 const LEVELS: [&str; 4] = ["hs+origin+unit", "hs6+origin+unit", "hs6+unit", "hs4+unit"];
+/// The level of an expected finding judged against a fixed reference, not a group.
+const REFERENCE: usize = usize::MAX;
 
 fn level_key(l: &Line, level: usize) -> String {
     match level {
@@ -812,16 +814,45 @@ fn price_reference(
             r.no_applicable_detector += 1;
             continue;
         };
-        let Some(level) = resolve(l, 30) else {
+        // mass-per-unit judges a kilogram line against its own net mass: ln(net mass /
+        // quantity) against 0, spread 0.1, no group, no size calibration.
+        if measure == Measure::KgPerUnit && l.unit == "KGM" {
+            r.scored += 1;
+            let z = (x / 0.1).abs();
+            if z > 3.5 {
+                r.flags.push(Expected {
+                    decl: l.decl.clone(),
+                    x,
+                    level: REFERENCE,
+                    key: "quantity=net_mass".into(),
+                    stats: Naive {
+                        n: 0,
+                        q1: 0.0,
+                        median: 0.0,
+                        q3: 0.0,
+                        mad: 0.0,
+                        mean_ad: 0.0,
+                    },
+                    raw: z,
+                    score: z,
+                    direction: side(x, 0.0),
+                    local: None,
+                    value_gap: None,
+                });
+            }
+            continue;
+        }
+        // mass-per-unit judges a line of a supplementary unit against its national
+        // code's group only: the chain ends there.
+        let chain_end = if measure == Measure::KgPerUnit {
+            1
+        } else {
+            chain
+        };
+        let Some(level) = resolve(l, 30).filter(|&lv| lv < chain_end) else {
             r.group_too_small += 1;
             continue;
         };
-        // mass-per-unit judges a line of a supplementary unit against its national
-        // code's group only; kilogram lines at every level.
-        if measure == Measure::KgPerUnit && level > 0 && l.unit != "KGM" {
-            r.no_applicable_detector += 1;
-            continue;
-        }
         r.scored += 1;
         let stats = naive(&values(l, level));
         let (raw, score, direction) = match judge(x, &stats) {
@@ -888,7 +919,8 @@ fn check_price(s: &Scanned, want: &PriceReference, detector: &str, measure: &str
             .find(|f| f.text("declaration_id") == e.decl)
             .unwrap();
         let what = |c: &str| format!("{} {c}", e.decl);
-        assert_eq!(f.text("group_level"), LEVELS[e.level], "{}", what("level"));
+        let level = LEVELS.get(e.level).copied().unwrap_or("quantity=net_mass");
+        assert_eq!(f.text("group_level"), level, "{}", what("level"));
         assert_eq!(f.text("group_key"), e.key, "{}", what("group_key"));
         assert_eq!(f.group_size(), e.stats.n, "{}", what("group_size"));
         assert_eq!(f.text("direction"), e.direction, "{}", what("direction"));
@@ -907,20 +939,30 @@ fn check_price(s: &Scanned, want: &PriceReference, detector: &str, measure: &str
         }
         // The explanation states the same numbers.
         let ratio = (e.x - e.stats.median).abs().exp();
-        let mut want_text = format!(
-            "{measure} {} is {ratio:.1}x {} the median {} of {} lines in {} (level {} of 4: {})",
-            sig4(e.x.exp()),
-            if e.direction == "high" {
-                "above"
-            } else {
-                "below"
-            },
-            sig4(e.stats.median.exp()),
-            e.stats.n,
-            e.key,
-            e.level + 1,
-            LEVELS[e.level],
-        );
+        let side = if e.direction == "high" {
+            "above"
+        } else {
+            "below"
+        };
+        let mut want_text = if e.level == REFERENCE {
+            format!(
+                "{measure} {} is {ratio:.1}x {side} its net mass per declared kilogram (1: a \
+                 kilogram line's quantity is its net mass); {detector} z {:.2}",
+                sig4(e.x.exp()),
+                e.raw
+            )
+        } else {
+            format!(
+                "{measure} {} is {ratio:.1}x {side} the median {} of {} lines in {} (level {} \
+                 of 4: {})",
+                sig4(e.x.exp()),
+                sig4(e.stats.median.exp()),
+                e.stats.n,
+                e.key,
+                e.level + 1,
+                LEVELS[e.level],
+            )
+        };
         if let Some((key, own)) = &e.local {
             want_text.push_str(&format!(
                 ", and far from the median {} of its own {} lines in {key}",
@@ -928,10 +970,12 @@ fn check_price(s: &Scanned, want: &PriceReference, detector: &str, measure: &str
                 own.n
             ));
         }
-        want_text.push_str(&format!(
-            "; {detector} z {:.2}, score {:.2} for a group of {}",
-            e.raw, e.score, e.stats.n
-        ));
+        if e.level != REFERENCE {
+            want_text.push_str(&format!(
+                "; {detector} z {:.2}, score {:.2} for a group of {}",
+                e.raw, e.score, e.stats.n
+            ));
+        }
         let tens = ratio.log10().round();
         if tens >= 1.0 && (ratio.log10() - tens).abs() < 1.15f64.log10() {
             want_text.push_str(&format!(
@@ -1200,7 +1244,16 @@ fn p03_fixture() -> Vec<Line> {
     });
     lines.extend(h.ordinary(4));
     lines.push(named("H-GRAMS", grams(h.line(4, 1.0))));
-    lines.extend(Spec { tag: "K", ..VEG }.ordinary(3));
+    let k = Spec { tag: "K", ..VEG };
+    lines.extend(k.ordinary(3));
+    // A kilogram line whose quantity was keyed in grams: judged against its own net
+    // mass, though its code has 4 lines.
+    let slip = k.line(3, 1.0);
+    lines.push(Line {
+        decl: "K-GRAMS".into(),
+        quantity: slip.quantity * 1000.0,
+        ..slip
+    });
     lines
 }
 
@@ -1215,16 +1268,20 @@ fn p03_mass_per_unit() {
     let lines = p03_fixture();
     let s = snap.scan(&lines);
     let want = price_reference(&lines, Measure::KgPerUnit, judge_mass_per_unit);
-    assert_eq!(want.flagged(), BTreeSet::from(["G-GRAMS", "G-THOUSANDS"]));
-    // H (5 lines) has no national-code group of 30 lines and is not judged at its
-    // HS6's; K (3 kilogram lines) has no group of 30 at any level.
+    assert_eq!(
+        want.flagged(),
+        BTreeSet::from(["G-GRAMS", "G-THOUSANDS", "K-GRAMS"])
+    );
+    // The 43 lines of 9018390000 are judged against their national code; H (5 lines)
+    // has no national-code group of 30 lines and is not judged at its HS6's; K (4
+    // kilogram lines) needs no group.
     assert_eq!(
         (
             want.group_too_small,
             want.no_applicable_detector,
             want.scored
         ),
-        (3, 5, 43)
+        (5, 0, 47)
     );
     let g: Vec<f64> = lines
         .iter()
@@ -1233,7 +1290,7 @@ fn p03_mass_per_unit() {
         .collect();
     let st = naive(&g);
     assert!((st.median.exp() - 0.012).abs() < 0.001);
-    for e in &want.flags {
+    for e in want.flags.iter().filter(|e| e.level != REFERENCE) {
         assert_eq!(e.stats.median, st.median);
         assert!(e.raw > 30.0 && e.score > 8.0, "{e:?}");
     }

@@ -22,6 +22,7 @@ use tradescan::kernels::codes::{Code, HsCode};
 use tradescan::kernels::hash::FxHashMap;
 use tradescan::kernels::intern::KeyIndex;
 use tradescan::kernels::order_stats::{OrderStats, order_stats};
+use tradescan::kernels::tiers::TierRule;
 use tradescan::kernels::unit_value::{Basis, ln_kg_per_unit, ln_unit_value};
 use tradescan_benches::bits_sum;
 use tradescan_benches::fixtures::{self, Rand};
@@ -304,19 +305,41 @@ fn bench_baseline(c: &mut Criterion) {
     let lines = lines();
     let parts = lines.parts();
     let levels = GroupLevel::default_chain();
-    let want = baseline_sum(&build_baseline(&parts, &lines.keys, &levels, 30, None));
+    let want = baseline_sum(&build_baseline(
+        &parts,
+        &lines.keys,
+        &levels,
+        30,
+        None,
+        None,
+    ));
     let mut g = c.benchmark_group("baseline");
     g.throughput(Throughput::Elements(ROWS as u64));
     // rayon's global pool (every core), as the engine runs it inside its own pool.
     g.bench_function("build/1m_rows_zipf_groups", |b| {
         b.iter(|| {
-            let base = build_baseline(black_box(&parts), &lines.keys, &levels, 30, None);
+            let base = build_baseline(black_box(&parts), &lines.keys, &levels, 30, None, None);
+            assert_eq!(baseline_sum(&base), want);
+        });
+    });
+    // The same with every group fitted for price tiers (the default scan).
+    let rule = TierRule::default();
+    g.bench_function("build_with_tiers/1m_rows_zipf_groups", |b| {
+        b.iter(|| {
+            let base = build_baseline(
+                black_box(&parts),
+                &lines.keys,
+                &levels,
+                30,
+                None,
+                Some(&rule),
+            );
             assert_eq!(baseline_sum(&base), want);
         });
     });
     // Scoring against a stored baseline: every group of every level stored, the lines
     // resolved against them (the same lines as the history: the same groups as a build).
-    let stored = StoredGroups::build(&parts, &lines.keys, &levels);
+    let stored = StoredGroups::build(&parts, &lines.keys, &levels, None);
     g.bench_function("resolve/1m_rows_stored_groups", |b| {
         b.iter(|| {
             let base = stored.resolve(black_box(&parts), &lines.keys, &levels, 30, None);
@@ -370,6 +393,7 @@ fn bench_detect(c: &mut Criterion) {
         &lines.keys,
         &GroupLevel::default_chain(),
         30,
+        None,
         None,
     );
     // Per line: index of its resolved group (NO_GROUP when none), as the scorer looks

@@ -18,6 +18,10 @@
 //! denominator = "auto"      # auto | quantity | net-mass
 //! detectors = ["robust-z", "iqr-fence", "mass-per-unit"]
 //!
+//! [price.tiers]             # several price populations in one group
+//! enabled = true
+//! min_lines = 10
+//!
 //! [detectors.robust-z]
 //! threshold = 3.5
 //!
@@ -43,6 +47,7 @@ use serde::{Deserialize, Serialize};
 use crate::baseline::GroupLevel;
 use crate::detect::{DetectorConfigs, DetectorKind};
 use crate::error::{Error, Result};
+use crate::kernels::tiers::TierRule;
 pub use crate::kernels::unit_value::Denominator;
 use crate::schema::{CANONICAL_COLUMNS, ColumnMapping};
 use crate::series::{PeriodKind, SeriesKind, VolumeMeasure};
@@ -148,6 +153,76 @@ pub struct PriceConfig {
     pub denominator: Denominator,
     /// Detectors to run, by name.
     pub detectors: Vec<String>,
+    /// Price tiers: lines of a group with several price populations are judged
+    /// against their own.
+    pub tiers: TierConfig,
+}
+
+/// `[price.tiers]`: how groups with several price populations (grades, brands under
+/// one code) are found ([`crate::kernels::tiers`]). Unit values only.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct TierConfig {
+    /// Fit tiers (default true).
+    pub enabled: bool,
+    /// Fewest lines of a tier (default 10).
+    pub min_lines: usize,
+    /// Smallest share of the group's lines in a tier (default 0.1). Also how much of a
+    /// group a run of anomalies must hold to pass as a tier: price gouging of 30% of a
+    /// code's lines in an 8-week crisis (4.6% of a year's lines) stays below.
+    pub min_share: f64,
+    /// How far apart neighbouring tiers' medians must be, in sums of their robust
+    /// standard deviations (default 2, raised for small tiers).
+    pub separation: f64,
+    /// Share of the values left out at each end when placing a split (default 0.025).
+    pub trim: f64,
+    /// Most tiers in a group (default 3).
+    pub max_tiers: usize,
+}
+
+impl Default for TierConfig {
+    fn default() -> Self {
+        let r = TierRule::default();
+        TierConfig {
+            enabled: true,
+            min_lines: r.min_lines,
+            min_share: r.min_share,
+            separation: r.separation,
+            trim: r.trim,
+            max_tiers: r.max_tiers,
+        }
+    }
+}
+
+impl TierConfig {
+    /// The kernel's rule, when tiers are fitted.
+    pub fn rule(&self) -> Option<TierRule> {
+        self.enabled.then_some(TierRule {
+            min_lines: self.min_lines,
+            min_share: self.min_share,
+            separation: self.separation,
+            trim: self.trim,
+            max_tiers: self.max_tiers,
+        })
+    }
+
+    fn validate(&self) -> Result<()> {
+        let ok = self.min_lines >= 2
+            && self.min_share > 0.0
+            && self.min_share < 0.5
+            && self.separation.is_finite()
+            && self.separation > 0.0
+            && (0.0..0.25).contains(&self.trim)
+            && (2..=16).contains(&self.max_tiers);
+        if ok {
+            Ok(())
+        } else {
+            Err(Error::config(format!(
+                "price.tiers: min_lines must be at least 2, min_share in (0, 0.5), \
+                 separation positive, trim in [0, 0.25) and max_tiers 2 to 16; got {self:?}"
+            )))
+        }
+    }
 }
 
 impl Default for PriceConfig {
@@ -165,6 +240,7 @@ impl Default for PriceConfig {
                 .filter(|d| !d.is_volume())
                 .map(|d| d.name().to_string())
                 .collect(),
+            tiers: TierConfig::default(),
         }
     }
 }
@@ -281,6 +357,7 @@ impl Config {
             return Err(Error::config("price.min_group_size must be at least 1"));
         }
         self.levels()?;
+        self.price.tiers.validate()?;
         self.detector_kinds()?;
         let volume = self.volume_detector_kinds()?;
         self.volume.series_kinds()?;

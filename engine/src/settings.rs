@@ -7,6 +7,7 @@ use crate::baseline::GroupLevel;
 use crate::config::{Config, Denominator, SelectionConfig};
 use crate::detect::{Detector, DetectorKind, Measure, Novelty, SplitShipment, Surge};
 use crate::error::Result;
+use crate::kernels::tiers::TierRule;
 use crate::schema::ColumnMapping;
 use crate::series::cells::CellOptions;
 use crate::series::{PeriodKind, SeriesKind, VolumeMeasure};
@@ -57,6 +58,8 @@ pub struct PriceSettings {
     pub local_min_group_size: usize,
     /// Unit-value denominator rule.
     pub denominator: Denominator,
+    /// How unit-value groups are fitted for price tiers (`None`: not fitted).
+    pub tiers: Option<TierRule>,
     /// With `--watch`: the selected families' mask (0: every line is judged).
     pub restrict: u64,
 }
@@ -139,6 +142,8 @@ pub struct SeriesSettings {
 pub struct FitSettings {
     /// Fallback chain of the stored groups.
     pub levels: Vec<GroupLevel>,
+    /// How the stored unit-value groups are fitted for price tiers.
+    pub tiers: Option<TierRule>,
     /// Unit-value denominator rule.
     pub denominator: Denominator,
     /// Rows per record batch.
@@ -196,12 +201,14 @@ impl Settings {
                 min_group_size: config.price.min_group_size,
                 local_min_group_size: config.price.local_min_group_size,
                 denominator: config.price.denominator,
+                tiers: config.price.tiers.rule(),
                 restrict,
             },
             volume,
             selection: config.selection.clone(),
             fit: FitSettings {
                 levels: fit_levels,
+                tiers: config.price.tiers.rule(),
                 denominator: config.price.denominator,
                 batch_size: config.scan.batch_size,
                 series,

@@ -3,19 +3,42 @@ use rayon::prelude::*;
 use super::level::{FineKey, GroupLevel};
 use crate::kernels::hash::FxHashMap;
 use crate::kernels::order_stats::{OrderStats, order_stats};
+use crate::kernels::tiers::{TierRule, Tiers, fit_tiers};
 
 /// Fine group id of a line that has no usable key.
 pub const NO_GROUP: u32 = u32::MAX;
 
+/// The level of a detector's fixed reference ([`crate::detect::Detector::reference`]),
+/// which judges lines without a comparison group: outside the fallback chain.
+pub const REFERENCE_LEVEL: usize = usize::MAX;
+
 /// Statistics of one resolved comparison group.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GroupBaseline {
-    /// Index of the level in the fallback chain.
+    /// Index of the level in the fallback chain ([`REFERENCE_LEVEL`]: a fixed
+    /// reference).
     pub level: usize,
     /// The group's key (components the level drops are blank).
     pub key: FineKey,
     /// Exact order statistics of the group's values.
     pub stats: OrderStats,
+    /// The group's price tiers, when it has several ([`crate::kernels::tiers`]).
+    pub tiers: Option<Tiers>,
+}
+
+impl GroupBaseline {
+    /// The statistics value `x` is judged against: its nearest tier's, or the group's,
+    /// with the tier's index.
+    #[inline]
+    pub fn stats_for(&self, x: f64) -> (&OrderStats, Option<u8>) {
+        match &self.tiers {
+            Some(t) => {
+                let i = t.nearest(x);
+                (&t.stats[i], Some(i as u8))
+            }
+            None => (&self.stats, None),
+        }
+    }
 }
 
 /// Baselines of one measure (e.g. ln unit value) for every fine group that resolved.
@@ -81,13 +104,14 @@ fn sum_counts(per_lane: &[Vec<u64>], n_fine: usize) -> Vec<u64> {
 /// (NaN: no value). `keys[gid]` is the fine key of group `gid`. With `wanted`, only the
 /// fine groups marked `true` are resolved (and only their level groups computed).
 /// Results depend only on the multiset of values per group, never on thread count or
-/// unit boundaries.
+/// unit boundaries. With `tiers`, groups are fitted for price tiers.
 pub fn build_baseline(
     parts: &[(&[u32], &[f64])],
     keys: &[FineKey],
     levels: &[GroupLevel],
     min_group_size: usize,
     wanted: Option<&[bool]>,
+    tiers: Option<&TierRule>,
 ) -> MeasureBaseline {
     let n_fine = keys.len();
     let lanes = lanes(parts, rayon::current_num_threads());
@@ -153,13 +177,14 @@ pub fn build_baseline(
         for (i, &lg) in needed.iter().enumerate() {
             compact[lg as usize] = i as u32;
         }
-        let stats = level_stats(&lanes, &per_lane, ids, &compact, &needed, counts);
+        let stats = level_stats(&lanes, &per_lane, ids, &compact, &needed, counts, tiers);
         let base = groups.len() as u32;
-        for (&lg, st) in needed.iter().zip(stats) {
+        for (&lg, (st, tiers)) in needed.iter().zip(stats) {
             groups.push(GroupBaseline {
                 level: l,
                 key: level_keys[lg as usize],
                 stats: st,
+                tiers,
             });
         }
         for (g, c) in chosen.iter().enumerate() {
@@ -177,8 +202,8 @@ pub fn build_baseline(
     }
 }
 
-/// Gather the values of the needed level groups (counting sort) and reduce each.
-/// `per_lane[l][g]`: values of fine group `g` in lane `l`.
+/// Gather the values of the needed level groups (counting sort) and reduce each (and
+/// fit its tiers, with `tiers`). `per_lane[l][g]`: values of fine group `g` in lane `l`.
 fn level_stats(
     lanes: &[&[(&[u32], &[f64])]],
     per_lane: &[Vec<u64>],
@@ -186,7 +211,8 @@ fn level_stats(
     compact: &[u32],
     needed: &[u32],
     counts: &[u64],
-) -> Vec<OrderStats> {
+    tiers: Option<&TierRule>,
+) -> Vec<(OrderStats, Option<Tiers>)> {
     let mut offsets: Vec<usize> = Vec::with_capacity(needed.len() + 1);
     offsets.push(0);
     for &lg in needed {
@@ -265,14 +291,16 @@ fn level_stats(
         .into_par_iter()
         .with_max_len(256)
         .map_init(Vec::new, |scratch, s| {
-            order_stats(s, scratch).unwrap_or(OrderStats {
+            let stats = order_stats(s, scratch).unwrap_or(OrderStats {
                 count: 0,
                 q1: f64::NAN,
                 median: f64::NAN,
                 q3: f64::NAN,
                 mad: f64::NAN,
                 mean_ad: f64::NAN,
-            })
+            });
+            let tiers = tiers.and_then(|rule| fit_tiers(s, &stats, rule, scratch));
+            (stats, tiers)
         })
         .collect()
 }
@@ -351,7 +379,7 @@ pub(super) mod tests {
             let levels = GroupLevel::default_chain();
             let parts: Vec<(&[u32], &[f64])> =
                 gids.chunks(split).zip(vals.chunks(split)).collect();
-            let b = build_baseline(&parts, &keys, &levels, min, None);
+            let b = build_baseline(&parts, &keys, &levels, min, None, None);
 
             for (g, fk) in keys.iter().enumerate() {
                 // Naive: the first level whose group holds at least `min` values.
@@ -380,7 +408,7 @@ pub(super) mod tests {
 
     #[test]
     fn empty_input() {
-        let b = build_baseline(&[], &[], &GroupLevel::default_chain(), 30, None);
+        let b = build_baseline(&[], &[], &GroupLevel::default_chain(), 30, None, None);
         assert!(b.groups.is_empty());
     }
 

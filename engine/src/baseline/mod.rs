@@ -11,6 +11,6 @@ mod build;
 mod level;
 mod stored;
 
-pub use build::{GroupBaseline, MeasureBaseline, NO_GROUP, build_baseline};
+pub use build::{GroupBaseline, MeasureBaseline, NO_GROUP, REFERENCE_LEVEL, build_baseline};
 pub use level::{FineKey, GroupLevel};
-pub use stored::StoredGroups;
+pub use stored::{StoredGroup, StoredGroups};

@@ -8,25 +8,49 @@ use super::build::{GroupBaseline, MeasureBaseline, build_baseline, count_values}
 use super::level::{FineKey, GroupLevel};
 use crate::kernels::hash::FxHashMap;
 use crate::kernels::order_stats::OrderStats;
+use crate::kernels::tiers::{TierRule, Tiers};
+
+/// One history group.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredGroup {
+    /// Its level key.
+    pub key: FineKey,
+    /// Statistics of its values.
+    pub stats: OrderStats,
+    /// Its price tiers, when it has several.
+    pub tiers: Option<Tiers>,
+}
 
 /// One measure's history groups, per level of the chain, each level sorted by key.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct StoredGroups {
-    /// Per level: (level key, statistics of its values), sorted by key.
-    pub levels: Vec<Vec<(FineKey, OrderStats)>>,
+    /// Per level: the groups, sorted by key.
+    pub levels: Vec<Vec<StoredGroup>>,
 }
 
 impl StoredGroups {
-    /// The groups of every level: `parts` and `keys` as for [`build_baseline`].
-    pub fn build(parts: &[(&[u32], &[f64])], keys: &[FineKey], levels: &[GroupLevel]) -> Self {
+    /// The groups of every level: `parts`, `keys` and `tiers` as for [`build_baseline`].
+    pub fn build(
+        parts: &[(&[u32], &[f64])],
+        keys: &[FineKey],
+        levels: &[GroupLevel],
+        tiers: Option<&TierRule>,
+    ) -> Self {
         let levels = levels
             .iter()
             .map(|&level| {
                 // One level, every group with a value: each fine group resolves there.
-                let b = build_baseline(parts, keys, &[level], 1, None);
-                let mut groups: Vec<(FineKey, OrderStats)> =
-                    b.groups.into_iter().map(|g| (g.key, g.stats)).collect();
-                groups.sort_by_key(|g| g.0);
+                let b = build_baseline(parts, keys, &[level], 1, None, tiers);
+                let mut groups: Vec<StoredGroup> = b
+                    .groups
+                    .into_iter()
+                    .map(|g| StoredGroup {
+                        key: g.key,
+                        stats: g.stats,
+                        tiers: g.tiers,
+                    })
+                    .collect();
+                groups.sort_by_key(|g| g.key);
                 groups
             })
             .collect();
@@ -34,10 +58,10 @@ impl StoredGroups {
     }
 
     /// The history group of `key` at level `l`.
-    fn find(&self, l: usize, key: FineKey) -> Option<&OrderStats> {
+    fn find(&self, l: usize, key: FineKey) -> Option<&StoredGroup> {
         let groups = self.levels.get(l)?;
-        let i = groups.binary_search_by_key(&key, |g| g.0).ok()?;
-        Some(&groups[i].1)
+        let i = groups.binary_search_by_key(&key, |g| g.key).ok()?;
+        Some(&groups[i])
     }
 
     /// Resolve the new lines' fine groups against the history, as [`build_baseline`]
@@ -64,19 +88,20 @@ impl StoredGroups {
             let found = chain.iter().enumerate().find_map(|(l, level)| {
                 let lk = level.key(k);
                 self.find(l, lk)
-                    .filter(|s| s.count >= min)
-                    .map(|s| (l, lk, *s))
+                    .filter(|h| h.stats.count >= min)
+                    .map(|h| (l, h))
             });
-            let Some((l, lk, stats)) = found else {
+            let Some((l, h)) = found else {
                 continue;
             };
-            let id = match ids.entry((l, lk)) {
+            let id = match ids.entry((l, h.key)) {
                 Entry::Occupied(e) => *e.get(),
                 Entry::Vacant(e) => {
                     groups.push(GroupBaseline {
                         level: l,
-                        key: lk,
-                        stats,
+                        key: h.key,
+                        stats: h.stats,
+                        tiers: h.tiers.clone(),
                     });
                     *e.insert((groups.len() - 1) as u32)
                 }
@@ -120,7 +145,7 @@ mod tests {
             };
             let mut hkeys = Vec::new();
             let (hg, hv) = ids(&history, &mut hkeys);
-            let stored = StoredGroups::build(&[(&hg, &hv)], &hkeys, &levels);
+            let stored = StoredGroups::build(&[(&hg, &hv)], &hkeys, &levels, None);
             let mut nkeys = Vec::new();
             let (ng, nv) = ids(&new, &mut nkeys);
             let b = stored.resolve(&[(&ng, &nv)], &nkeys, &levels, min, None);

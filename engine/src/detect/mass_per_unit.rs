@@ -7,23 +7,26 @@
 //! mass, it is the only check that sees a supplementary quantity declared in grams.
 //!
 //! **Method.** For every line with a unit and a positive quantity and net mass:
-//! `x = ln(net_mass_kg / quantity)` (about 0 on kilogram lines: their quantity is
-//! their net mass), compared with the same comparison group (and fallback levels) as
-//! unit values by a robust z, `(x - median) / s`, both tails, with
-//! `s = max(1.4826 * MAD, min_spread)` (the mean-AD rule of `robust-z` at MAD = 0): a
-//! spread below `min_spread` is not believed, so a group whose lines all agree exactly
-//! (kilogram lines) judges a line that disagrees by its ratio. The score is z
-//! calibrated for the group's size; flagged when it is above `threshold`. A ratio to
-//! the group's median close to a power of ten is named in the explanation: a unit or
-//! decimal slip.
+//! `x = ln(net_mass_kg / quantity)`, compared by a robust z, `(x - median) / s`, both
+//! tails, with `s = max(1.4826 * MAD, min_spread)` (the mean-AD rule of `robust-z` at
+//! MAD = 0; a spread below `min_spread` is not believed):
+//!
+//! - a line of another unit (items, litres, pairs) against the same comparison group
+//!   as unit values; the score is z calibrated for the group's size;
+//! - a kilogram line against its own net mass: its quantity is its net mass whatever
+//!   the product, so the reference is `median = 0` (ratio 1) with spread `min_spread`,
+//!   exact, and needs no group (small codes are judged too). Gross mass declared as
+//!   the quantity (up to about 15% more) stays far below the threshold.
+//!
+//! Flagged when the score is above `threshold`. A ratio to the median close to a power
+//! of ten is named in the explanation: a unit or decimal slip.
 //!
 //! **Levels.** Mass per unit is a property of the product, and products under one HS6
 //! differ by orders of magnitude (a screw and a pump are both "parts"). So by default
 //! the detector judges a line of a supplementary unit only against a group that keeps
 //! the full national code (levels written `hs+...`); such a line whose national-code
 //! group is too small is left to the price detectors, which see the same wrong quantity
-//! as a wrong unit value. Kilogram lines' quantity is their net mass whatever the
-//! product, so they are judged at every level.
+//! as a wrong unit value.
 //!
 //! **Parameters.** `threshold` (default 3.5), `min_spread` (default 0.1 on the ln
 //! scale: about 10%), `all_levels` (default false: judge at every fallback level),
@@ -93,19 +96,26 @@ impl Detector for MassPerUnit {
         let z = ((x - stats.median) / spread).abs();
         calibrated_flag(
             z,
-            self.config.calibrate.then_some(stats.count),
+            (self.config.calibrate && stats.count > 0).then_some(stats.count),
             self.config.threshold,
             Direction::of(x, stats.median),
         )
     }
 
-    fn accepts_level(&self, _level: &GroupLevel) -> bool {
-        // Kilogram lines' groups are fair at every level.
-        true
+    fn accepts_level(&self, level: &GroupLevel) -> bool {
+        self.config.all_levels || level.hs_digits.is_none()
     }
 
-    fn accepts_group(&self, level: &GroupLevel, key: &FineKey) -> bool {
-        self.config.all_levels || level.hs_digits.is_none() || key.unit == Code::KGM
+    fn reference(&self, key: &FineKey) -> Option<OrderStats> {
+        // A kilogram line's quantity is its net mass: ln(net mass / quantity) = 0.
+        (key.unit == Code::KGM).then_some(OrderStats {
+            count: 0,
+            q1: 0.0,
+            median: 0.0,
+            q3: 0.0,
+            mad: 0.0,
+            mean_ad: 0.0,
+        })
     }
 }
 
@@ -137,26 +147,26 @@ mod tests {
         };
         assert!(d.accepts_group(&national, &key(Code::NONE)));
         assert!(!d.accepts_group(&hs6, &key(Code::parse_unit("NAR"))));
-        assert!(d.accepts_group(&hs6, &key(Code::KGM)));
+        assert!(d.reference(&key(Code::parse_unit("NAR"))).is_none());
     }
 
     #[test]
-    fn a_kilogram_line_declared_in_grams_is_flagged_against_exact_agreement() {
-        // Every line of the group has quantity = net mass: no spread at all.
-        let exact = OrderStats {
-            count: 40,
-            q1: 0.0,
-            median: 0.0,
-            q3: 0.0,
-            mad: 0.0,
-            mean_ad: 0.0,
-        };
+    fn a_kilogram_line_declared_in_grams_is_flagged_against_its_net_mass() {
         let d = MassPerUnit::new(MassPerUnitConfig::default());
-        assert!(matches!(
-            d.judge(-(1000f64.ln()), &exact),
-            Judgement::Flag { .. }
-        ));
-        // Rounding of the quantity is not a slip.
+        let exact = d
+            .reference(&FineKey {
+                unit: Code::KGM,
+                ..FineKey::default()
+            })
+            .unwrap();
+        // Quantity in grams: 1000 times the net mass; the score is z = ln 1000 / 0.1.
+        let Judgement::Flag { score, raw, .. } = d.judge(-(1000f64.ln()), &exact) else {
+            panic!("a thousandfold quantity on a kilogram line");
+        };
+        assert_eq!(score, raw);
+        assert!((raw - 1000f64.ln() / 0.1).abs() < 1e-9);
+        // Gross mass as the quantity (15% more), or rounding, is not a slip.
+        assert_eq!(d.judge(-(1.15f64.ln()), &exact), Judgement::Pass);
         assert_eq!(d.judge(0.02, &exact), Judgement::Pass);
     }
 }

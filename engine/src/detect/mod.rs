@@ -131,6 +131,11 @@ pub trait Detector: Send + Sync {
     fn accepts_group(&self, level: &GroupLevel, _key: &FineKey) -> bool {
         self.accepts_level(level)
     }
+    /// A fixed reference that lines of fine key `key` are judged against instead of a
+    /// comparison group (default: none). Its `count` is 0: it is exact, not estimated.
+    fn reference(&self, _key: &FineKey) -> Option<OrderStats> {
+        None
+    }
 }
 
 /// The registry: every detector tradescan has.

@@ -6,7 +6,7 @@
 use std::fmt::Write as _;
 
 use super::{DetectorKind, Direction, Measure};
-use crate::baseline::{FineKey, GroupBaseline, GroupLevel};
+use crate::baseline::{FineKey, GroupBaseline, GroupLevel, REFERENCE_LEVEL};
 use crate::kernels::unit_value::Basis;
 use crate::report::{Finding, Sig, spaced};
 use crate::watch::WatchIndex;
@@ -26,6 +26,8 @@ pub struct Flag {
     pub direction: Direction,
     /// The judged ln value.
     pub value: f64,
+    /// The price tier of the group the line was judged against.
+    pub tier: Option<u8>,
     /// Index of the local group (in the local baseline) that confirmed a fallback flag.
     pub local: Option<u32>,
 }
@@ -58,6 +60,10 @@ impl KeyTexts {
     }
 }
 
+/// `group_key` and `group_level` of a finding judged against a fixed reference: a
+/// kilogram line's quantity against its net mass.
+pub const REFERENCE_KEY: &str = "quantity=net_mass";
+
 /// The texts a comparison group gives every finding judged against it.
 #[derive(Clone)]
 pub struct GroupTexts {
@@ -65,30 +71,29 @@ pub struct GroupTexts {
     pub key: String,
     /// Its level's name (`hs6+origin+unit`).
     pub level: String,
-    /// The explanation's account of the group: `the median 1.234 of 56 lines in
-    /// hs6=071080|origin=CN (level 1 of 3: hs6+origin)`.
-    pub account: String,
+    /// Where the explanation places the group: `hs6=071080|origin=CN (level 1 of 3:
+    /// hs6+origin)`.
+    pub place: String,
 }
 
 impl GroupTexts {
     /// The texts of group `g`.
     pub fn new(g: &GroupBaseline, levels: &[GroupLevel]) -> GroupTexts {
-        let level = &levels[g.level];
+        let Some(level) = levels.get(g.level) else {
+            // A fixed reference (kilogram lines: quantity = net mass), no group.
+            return GroupTexts {
+                key: REFERENCE_KEY.to_string(),
+                level: REFERENCE_KEY.to_string(),
+                place: String::new(),
+            };
+        };
         let key = level.key_text(g.key);
         let name = level.name();
-        let account = format!(
-            "the median {} of {} lines in {} (level {} of {}: {})",
-            Sig(g.stats.median.exp()),
-            g.stats.count,
-            key,
-            g.level + 1,
-            levels.len(),
-            name,
-        );
+        let place = format!("{key} (level {} of {}: {name})", g.level + 1, levels.len());
         GroupTexts {
             key,
             level: name,
-            account,
+            place,
         }
     }
 }
@@ -128,7 +133,12 @@ pub fn price_finding(
     levels: &[GroupLevel],
     locator: (u32, u32),
 ) -> Finding {
-    let st = &g.stats;
+    // A line of a group with price tiers was judged against its tier.
+    let tier = flag
+        .tier
+        .and_then(|i| Some((i, g.tiers.as_ref()?)))
+        .and_then(|(i, t)| Some((i, t.stats.len(), t.stats.get(usize::from(i))?)));
+    let st = tier.map_or(&g.stats, |t| t.2);
     let price = measure == Measure::UnitValue;
     let measure = if price {
         key.basis.measure_name()
@@ -159,13 +169,35 @@ pub fn price_finding(
     let mut explanation = String::with_capacity(160);
     let _ = write!(
         explanation,
-        "{} {} is {:.1}x {} {}",
+        "{} {} is {:.1}x {} ",
         spaced(measure),
         Sig(observed),
         ratio,
-        side,
-        gt.account,
+        side
     );
+    let _ = match tier {
+        _ if g.level == REFERENCE_LEVEL => write!(
+            explanation,
+            "its net mass per declared kilogram (1: a kilogram line's quantity is its net mass)"
+        ),
+        Some((i, k, _)) => write!(
+            explanation,
+            "the median {} of price tier {} of {} ({} of the {} lines) in {}",
+            Sig(median),
+            i + 1,
+            k,
+            st.count,
+            g.stats.count,
+            gt.place
+        ),
+        None => write!(
+            explanation,
+            "the median {} of {} lines in {}",
+            Sig(median),
+            st.count,
+            gt.place
+        ),
+    };
     if let Some(l) = local {
         let _ = write!(
             explanation,
@@ -175,14 +207,18 @@ pub fn price_finding(
             levels[l.level].key_text(key)
         );
     }
-    let _ = write!(
-        explanation,
-        "; {} z {:.2}, score {:.2} for a group of {}",
-        kind.name(),
-        flag.raw,
-        flag.score,
-        st.count
-    );
+    let _ = if st.count == 0 {
+        write!(explanation, "; {} z {:.2}", kind.name(), flag.raw)
+    } else {
+        write!(
+            explanation,
+            "; {} z {:.2}, score {:.2} for a group of {}",
+            kind.name(),
+            flag.raw,
+            flag.score,
+            st.count
+        )
+    };
     if let Some(power) = power_of_ten(ratio) {
         let _ = write!(
             explanation,

@@ -14,4 +14,5 @@ pub mod order_stats;
 pub mod prefetch;
 pub mod rolling;
 pub mod tail;
+pub mod tiers;
 pub mod unit_value;

@@ -99,6 +99,11 @@ pub struct Summary {
     pub groups_per_level: BTreeMap<String, u64>,
     /// Scored lines per fallback level (unit-value baselines).
     pub lines_per_level: BTreeMap<String, u64>,
+    /// Comparison groups with several price tiers per fallback level (`[price.tiers]`):
+    /// their lines are judged against their nearest tier.
+    pub tiered_groups_per_level: BTreeMap<String, u64>,
+    /// Scored lines of such groups per fallback level.
+    pub tiered_lines_per_level: BTreeMap<String, u64>,
     /// Number of findings.
     pub findings: u64,
     /// Distinct lines with at least one (line) finding.

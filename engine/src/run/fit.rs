@@ -123,8 +123,13 @@ fn stats(b: &Baseline, s: &FitSettings, pool: &rayon::ThreadPool) -> BaselineSta
     let (uv, kg) = pool.install(|| {
         let gid = history.gid.as_slice();
         (
-            StoredGroups::build(&[(gid, &history.uv)], &history.keys, levels),
-            StoredGroups::build(&[(gid, &history.kgpu)], &history.keys, levels),
+            StoredGroups::build(
+                &[(gid, &history.uv)],
+                &history.keys,
+                levels,
+                s.tiers.as_ref(),
+            ),
+            StoredGroups::build(&[(gid, &history.kgpu)], &history.keys, levels, None),
         )
     });
     drop(history);

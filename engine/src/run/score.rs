@@ -131,14 +131,12 @@ impl<'a> ScoreContext<'a> {
                         group_missing = true;
                         continue;
                     };
-                    let Some((verdict, local, withdrawn)) =
-                        base.judge(det.as_ref(), self.levels, group, gid, x)
-                    else {
+                    let Some(v) = base.judge(det.as_ref(), self.levels, group, gid, x) else {
                         continue;
                     };
                     judged = true;
-                    out.local_withdrawn[k] += u64::from(withdrawn);
-                    match verdict {
+                    out.local_withdrawn[k] += u64::from(v.withdrawn);
+                    match v.judgement {
                         Judgement::Flag {
                             score,
                             raw,
@@ -150,7 +148,8 @@ impl<'a> ScoreContext<'a> {
                             score,
                             direction,
                             value: x,
-                            local,
+                            tier: v.tier,
+                            local: v.local,
                         }),
                         Judgement::NoSpread => out.no_spread[k] += 1,
                         Judgement::Pass => {}

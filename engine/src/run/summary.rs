@@ -108,23 +108,37 @@ pub fn summarise(
         }
     }
     // Counted per level index, then named: one name per level, not per group.
-    let mut groups_at = vec![0u64; levels.len()];
-    let mut lines_at: Vec<Option<u64>> = vec![None; levels.len()];
+    let mut groups_at = vec![[0u64; 2]; levels.len()];
+    let mut lines_at: Vec<Option<[u64; 2]>> = vec![None; levels.len()];
     for g in &uv_base.groups {
-        groups_at[g.level] += 1;
+        groups_at[g.level][0] += 1;
+        groups_at[g.level][1] += u64::from(g.tiers.is_some());
     }
     for (gid, r) in uv_base.resolved.iter().enumerate() {
         if let Some(gi) = r {
-            let level = uv_base.groups[*gi as usize].level;
-            *lines_at[level].get_or_insert(0) += uv_base.fine_counts[gid];
+            let g = &uv_base.groups[*gi as usize];
+            let at = lines_at[g.level].get_or_insert([0, 0]);
+            at[0] += uv_base.fine_counts[gid];
+            at[1] += if g.tiers.is_some() {
+                uv_base.fine_counts[gid]
+            } else {
+                0
+            };
         }
     }
     for (l, level) in levels.iter().enumerate() {
-        if groups_at[l] > 0 {
-            *s.groups_per_level.entry(level.name()).or_default() += groups_at[l];
+        let [groups, tiered] = groups_at[l];
+        if groups > 0 {
+            *s.groups_per_level.entry(level.name()).or_default() += groups;
         }
-        if let Some(n) = lines_at[l] {
-            *s.lines_per_level.entry(level.name()).or_default() += n;
+        if tiered > 0 {
+            *s.tiered_groups_per_level.entry(level.name()).or_default() += tiered;
+        }
+        if let Some([lines, tiered]) = lines_at[l] {
+            *s.lines_per_level.entry(level.name()).or_default() += lines;
+            if tiered > 0 {
+                *s.tiered_lines_per_level.entry(level.name()).or_default() += tiered;
+            }
         }
     }
     s.findings = findings.len() as u64;

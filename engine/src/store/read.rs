@@ -11,11 +11,12 @@ use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ParquetRecordBatchReader
 use rayon::prelude::*;
 
 use super::{Baseline, BaselineMeta, BaselineStats, FORMAT, StoredCell, StoredLine};
-use crate::baseline::{FineKey, StoredGroups};
+use crate::baseline::{FineKey, StoredGroup, StoredGroups};
 use crate::error::{Error, Result};
 use crate::kernels::codes::{Code, HsCode};
 use crate::kernels::fixed::FixedSum;
 use crate::kernels::order_stats::OrderStats;
+use crate::kernels::tiers::Tiers;
 use crate::kernels::unit_value::Basis;
 use crate::series::SeriesKind;
 use crate::series::cells::{CellAgg, CellKey, NO_SYMBOL, hs6_text};
@@ -79,7 +80,10 @@ impl BaselineStats {
         // The series (the bulk) are decoded row group by row group in parallel.
         let (rows, groups) = rayon::join(
             || read_series(&dir.join("series.parquet")),
-            || decode_groups(&read_batches(&dir.join("groups.parquet"))?),
+            || {
+                let path = dir.join("groups.parquet");
+                decode_groups(&path, &read_batches(&path)?)
+            },
         );
         volume.rows = rows?;
         let (uv, kg) = groups?;
@@ -324,13 +328,15 @@ fn decode_cells(b: &RecordBatch) -> Result<Vec<StoredCell>> {
         .collect())
 }
 
-fn decode_groups(batches: &[RecordBatch]) -> Result<(StoredGroups, StoredGroups)> {
+/// The groups of both measures, from `groups.parquet` at `path`.
+fn decode_groups(path: &Path, batches: &[RecordBatch]) -> Result<(StoredGroups, StoredGroups)> {
     let mut out = (StoredGroups::default(), StoredGroups::default());
     for b in batches {
-        let (measure, level, basis) = (
+        let (measure, level, basis, tier) = (
             values::<UInt8Type>(b, "measure")?,
             values::<UInt8Type>(b, "level")?,
             values::<UInt8Type>(b, "basis")?,
+            values::<UInt8Type>(b, "tier")?,
         );
         let u64s = |n: &str| values::<UInt64Type>(b, n);
         let (hs, origin, unit, count) =
@@ -347,7 +353,35 @@ fn decode_groups(batches: &[RecordBatch]) -> Result<(StoredGroups, StoredGroups)
                 groups.levels.resize(l + 1, Vec::new());
             }
             let key = fine_key(hs[i], origin[i], unit[i], basis[i]);
-            groups.levels[l].push((key, stats.at(i, count[i])));
+            let st = stats.at(i, count[i]);
+            let level = &mut groups.levels[l];
+            if tier[i] == 0 {
+                level.push(StoredGroup {
+                    key,
+                    stats: st,
+                    tiers: None,
+                });
+                continue;
+            }
+            // A tier row follows its group's row (and the group's earlier tiers).
+            match level.last_mut() {
+                Some(g)
+                    if g.key == key
+                        && usize::from(tier[i])
+                            == g.tiers.as_ref().map_or(0, |t| t.stats.len()) + 1 =>
+                {
+                    g.tiers.get_or_insert_with(Tiers::default).stats.push(st);
+                }
+                _ => {
+                    return Err(table_error(
+                        path,
+                        format!(
+                            "row {i}: tier {} does not follow its group's earlier rows",
+                            tier[i]
+                        ),
+                    ));
+                }
+            }
         }
     }
     Ok(out)

@@ -199,24 +199,33 @@ fn agg_arrays<'a>(aggs: impl Iterator<Item = &'a CellAgg> + Clone) -> [ArrayRef;
     ]
 }
 
+/// One row of `groups.parquet`: measure, level, key, tier (0: the group, `i + 1`: its
+/// tier `i`, in the rows right after the group's), statistics.
+type GroupRow<'a> = (u8, u8, &'a FineKey, u8, &'a OrderStats);
+
 fn groups_batch(state: &BaselineStats) -> Result<RecordBatch> {
-    let rows: Vec<(u8, u8, &FineKey, &OrderStats)> = [&state.uv, &state.kg]
+    let rows: Vec<GroupRow> = [&state.uv, &state.kg]
         .iter()
         .enumerate()
         .flat_map(|(m, g)| {
             g.levels.iter().enumerate().flat_map(move |(l, groups)| {
-                groups.iter().map(move |(k, st)| (m as u8, l as u8, k, st))
+                groups.iter().flat_map(move |g| {
+                    let tiers = g.tiers.iter().flat_map(|t| t.stats.iter().enumerate());
+                    std::iter::once((m as u8, l as u8, &g.key, 0, &g.stats)).chain(
+                        tiers.map(move |(i, st)| (m as u8, l as u8, &g.key, i as u8 + 1, st)),
+                    )
+                })
             })
         })
         .collect();
-    let u8s = |f: fn(&(u8, u8, &FineKey, &OrderStats)) -> u8| -> ArrayRef {
+    let u8s = |f: fn(&GroupRow) -> u8| -> ArrayRef {
         Arc::new(rows.iter().map(f).collect::<UInt8Array>())
     };
-    let u64s = |f: fn(&(u8, u8, &FineKey, &OrderStats)) -> u64| -> ArrayRef {
+    let u64s = |f: fn(&GroupRow) -> u64| -> ArrayRef {
         Arc::new(rows.iter().map(f).collect::<UInt64Array>())
     };
     let f64s = |f: fn(&OrderStats) -> f64| -> ArrayRef {
-        Arc::new(rows.iter().map(|r| f(r.3)).collect::<Float64Array>())
+        Arc::new(rows.iter().map(|r| f(r.4)).collect::<Float64Array>())
     };
     let cols: Vec<ArrayRef> = vec![
         u8s(|r| r.0),
@@ -225,7 +234,8 @@ fn groups_batch(state: &BaselineStats) -> Result<RecordBatch> {
         u64s(|r| r.2.origin.0),
         u64s(|r| r.2.unit.0),
         u8s(|r| u8::from(r.2.basis == Basis::PerKg)),
-        u64s(|r| r.3.count),
+        u8s(|r| r.3),
+        u64s(|r| r.4.count),
         f64s(|s| s.q1),
         f64s(|s| s.median),
         f64s(|s| s.q3),
@@ -239,6 +249,7 @@ fn groups_batch(state: &BaselineStats) -> Result<RecordBatch> {
         Field::new("origin", DataType::UInt64, false),
         Field::new("unit", DataType::UInt64, false),
         Field::new("basis", DataType::UInt8, false),
+        Field::new("tier", DataType::UInt8, false),
         Field::new("count", DataType::UInt64, false),
         Field::new("q1", DataType::Float64, false),
         Field::new("median", DataType::Float64, false),
