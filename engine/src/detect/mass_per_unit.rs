@@ -120,6 +120,7 @@ impl Detector for MassPerUnit {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
