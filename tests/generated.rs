@@ -233,8 +233,48 @@ fn scan_finds_planted_price_anomalies() {
         .map(|v| v.as_u64().unwrap())
         .sum();
     assert_eq!(summary["rows_scored"].as_u64().unwrap() + skipped, rows);
-    // Findings are sorted by score, descending.
-    assert!(findings.windows(2).all(|w| w[0].2 >= w[1].2));
+    // Findings are sorted by risk, descending, a line's findings together. A line's
+    // risk is its strongest score when one measure fired on it, and more when both
+    // (unit value and kg per unit) did.
+    let mut rows: Vec<((String, i64), f64)> = Vec::new();
+    let mut by_line: BTreeMap<(String, i64), (f64, BTreeSet<bool>)> = BTreeMap::new();
+    for b in crate::read_parquet(&out.join("findings.parquet")) {
+        let text = |n: &str| b.column_by_name(n).unwrap().as_string::<i32>().clone();
+        let num = |n: &str| {
+            (b.column_by_name(n).unwrap())
+                .as_primitive::<Float64Type>()
+                .clone()
+        };
+        let (ids, measure) = (text("declaration_id"), text("measure"));
+        let (risk, score) = (num("risk"), num("score"));
+        let line_no = (b.column_by_name("line_no").unwrap())
+            .as_primitive::<Int64Type>()
+            .clone();
+        for i in (0..b.num_rows()).filter(|&i| ids.is_valid(i)) {
+            let key = (ids.value(i).to_string(), line_no.value(i));
+            rows.push((key.clone(), risk.value(i)));
+            let e = by_line.entry(key).or_insert((0.0, BTreeSet::new()));
+            e.0 = e.0.max(score.value(i));
+            e.1.insert(measure.value(i) == "kg_per_unit");
+        }
+    }
+    assert!(rows.windows(2).all(|w| w[0].1 >= w[1].1));
+    assert_eq!(
+        rows.chunk_by(|a, b| a.0 == b.0).count(),
+        by_line.len(),
+        "each line's findings are together"
+    );
+    let mut both = 0;
+    for (key, risk) in &rows {
+        let (best, measures) = &by_line[key];
+        if measures.len() == 1 {
+            assert_eq!(risk, best, "{key:?}");
+        } else {
+            both += 1;
+            assert!(risk > best, "{key:?}: risk {risk}, best score {best}");
+        }
+    }
+    assert!(both > 0, "no line with both measures flagged");
 }
 
 #[test]

@@ -213,12 +213,13 @@ fn budget_keeps_the_highest_risk_items_and_audit_lines_are_a_seeded_sample() {
         .filter(|r| r["declaration_id"].is_empty())
         .count();
     assert_eq!(kept_lines.len() + series, 25, "25 inspection items");
-    // The kept items are the top of the full ranking: an item's risk is its highest
-    // score, and every line riskier than the least risky kept item is kept.
+    // The kept items are the top of the full ranking: an item's risk is its `risk`
+    // (the same on every finding of a line), and every line riskier than the least
+    // risky kept item is kept.
     let risk = |rows: &[BTreeMap<String, String>]| {
         let mut r: BTreeMap<(String, String), f64> = BTreeMap::new();
         for row in rows.iter().filter(|r| !r["declaration_id"].is_empty()) {
-            let s = row["score"].parse::<f64>().unwrap();
+            let s = row["risk"].parse::<f64>().unwrap();
             let e = r.entry(line(row)).or_insert(s);
             *e = e.max(s);
         }

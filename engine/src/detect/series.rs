@@ -103,6 +103,7 @@ impl SeriesContext<'_> {
             group_size: 0,
             score: 0.0,
             raw_score: None,
+            line_risk: None,
             direction: Direction::High.name(),
             value_gap: None,
             watch_family: self.watch.families_of(HsCode(hs6)),

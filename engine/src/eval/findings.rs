@@ -21,6 +21,8 @@ const DETECTOR: &str = "detector";
 const DECLARATION_ID: &str = "declaration_id";
 const LINE_NO: &str = "line_no";
 const SCORE: &str = "score";
+/// Optional: the inspection item's risk (tradescan's outputs); the score without it.
+const RISK: &str = "risk";
 const SERIES_KEY: &str = "series_key";
 const HS6: &str = "hs6";
 const IMPORTER_ID: &str = "importer_id";
@@ -118,6 +120,7 @@ struct RawFinding {
     declaration_id: Option<String>,
     line_no: Option<i64>,
     score: Option<f64>,
+    risk: Option<f64>,
     series_key: Option<String>,
     hs6: Option<String>,
     importer_id: Option<String>,
@@ -131,7 +134,7 @@ impl RawFinding {
     fn of_text(
         text: impl Fn(&str) -> Option<String>,
         line_no: Option<i64>,
-        score: Option<f64>,
+        (score, risk): (Option<f64>, Option<f64>),
         period_start: Option<i32>,
     ) -> RawFinding {
         RawFinding {
@@ -139,6 +142,7 @@ impl RawFinding {
             declaration_id: text(DECLARATION_ID),
             line_no,
             score,
+            risk,
             series_key: text(SERIES_KEY),
             hs6: text(HS6),
             importer_id: text(IMPORTER_ID),
@@ -159,6 +163,7 @@ impl RawFinding {
             .score
             .filter(|s| !s.is_nan())
             .unwrap_or(f64::NEG_INFINITY);
+        let risk = self.risk.filter(|s| !s.is_nan()).unwrap_or(score);
         let series = self.series_key.map(|series_key| SeriesId {
             series_key,
             hs6: self.hs6,
@@ -172,6 +177,7 @@ impl RawFinding {
             declaration_id: self.declaration_id,
             line_no: self.line_no,
             score,
+            risk,
             series,
         })
     }
@@ -243,10 +249,13 @@ fn read_batch(
         .column_by_name(LINE_NO)
         .map(|a| i64_values(a.as_ref()).map_err(|e| column_error(LINE_NO, e)))
         .transpose()?;
-    let score = batch
-        .column_by_name(SCORE)
-        .map(|a| f64_values(a.as_ref()).map_err(|e| column_error(SCORE, e)))
-        .transpose()?;
+    let number = |c: &str| {
+        batch
+            .column_by_name(c)
+            .map(|a| f64_values(a.as_ref()).map_err(|e| column_error(c, e)))
+            .transpose()
+    };
+    let (score, risk) = (number(SCORE)?, number(RISK)?);
     let mut series_key = text(SERIES_KEY)?;
     let mut hs6 = text(HS6)?;
     let mut importer_id = text(IMPORTER_ID)?;
@@ -265,6 +274,7 @@ fn read_batch(
             declaration_id: take(&mut declaration_id, i),
             line_no: line_no.as_ref().and_then(|v| v.get(i).copied().flatten()),
             score: score.as_ref().and_then(|v| v.get(i).copied()),
+            risk: risk.as_ref().and_then(|v| v.get(i).copied()),
             series_key: take(&mut series_key, i),
             hs6: take(&mut hs6, i),
             importer_id: take(&mut importer_id, i),
@@ -344,7 +354,8 @@ fn read_csv(path: &Path) -> Result<Vec<EvalFinding>> {
                 })
             })
             .transpose()?;
-        let raw = RawFinding::of_text(text, line_no, number(SCORE)?, period_start);
+        let scores = (number(SCORE)?, number(RISK)?);
+        let raw = RawFinding::of_text(text, line_no, scores, period_start);
         out.push(raw.finish(path, Some(line), "")?);
     }
     Ok(out)
@@ -391,10 +402,11 @@ fn read_jsonl(path: &Path) -> Result<Vec<EvalFinding>> {
             None | Some(Value::Null) => None,
             Some(v) => Some(v.as_i64().ok_or_else(|| wrong(LINE_NO, v))?),
         };
-        let score = match obj.get(SCORE) {
-            None | Some(Value::Null) => None,
-            Some(v) => Some(v.as_f64().ok_or_else(|| wrong(SCORE, v))?),
+        let number = |c: &str| match obj.get(c) {
+            None | Some(Value::Null) => Ok(None),
+            Some(v) => v.as_f64().map(Some).ok_or_else(|| wrong(c, v)),
         };
+        let scores = (number(SCORE)?, number(RISK)?);
         let period_start = match obj.get(PERIOD_START) {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) => Some(parse_ymd(s).ok_or_else(|| {
@@ -410,7 +422,7 @@ fn read_jsonl(path: &Path) -> Result<Vec<EvalFinding>> {
                     .ok_or_else(|| wrong(PERIOD_START, v))?,
             ),
         };
-        let raw = RawFinding::of_text(text, line_no, score, period_start);
+        let raw = RawFinding::of_text(text, line_no, scores, period_start);
         out.push(raw.finish(path, Some(line), "")?);
     }
     Ok(out)
@@ -452,6 +464,7 @@ mod tests {
             group_size: 30,
             score,
             raw_score: None,
+            line_risk: None,
             direction: "low",
             value_gap: None,
             watch_family: None,

@@ -11,6 +11,7 @@ pub(super) fn line(detector: &str, decl: &str, line_no: i64, score: f64) -> Eval
         declaration_id: Some(decl.into()),
         line_no: Some(line_no),
         score,
+        risk: score,
         series: None,
     }
 }
@@ -21,6 +22,7 @@ pub(super) fn series(detector: &str, importer: &str, start: &str, score: f64) ->
         declaration_id: None,
         line_no: None,
         score,
+        risk: score,
         series: Some(SeriesId {
             series_key: "hs6_importer".into(),
             hs6: Some("300490".into()),

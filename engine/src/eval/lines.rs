@@ -131,8 +131,12 @@ pub fn evaluate(findings: &[EvalFinding], labels: &Labels, lines_total: u64) -> 
         ) else {
             continue;
         };
-        for slot in [&mut overall[line], &mut per_detector[d][line]] {
-            *slot = Some(slot.map_or(f.score, |s| s.max(f.score)));
+        // Overall, lines rank by their risk; per detector, by the detector's score.
+        for (slot, s) in [
+            (&mut overall[line], f.risk),
+            (&mut per_detector[d][line], f.score),
+        ] {
+            *slot = Some(slot.map_or(s, |old| old.max(s)));
         }
     }
 
@@ -290,6 +294,35 @@ mod tests {
         // AP: D1 at rank 1 -> 1/1, D3 at rank 3 -> 2/3, D6 at rank 6 -> 3/6, D9 never
         // flagged -> 0. (1 + 2/3 + 1/2) / 4 = 13/24 = 0.541666...
         close(o.average_precision, 13.0 / 24.0);
+    }
+
+    /// Overall, lines rank by their risk (two weaker findings of one line can outrank a
+    /// stronger single one); per detector, by the detector's score.
+    #[test]
+    fn lines_rank_by_risk_overall_and_by_score_per_detector() {
+        let labels = Labels {
+            lines: vec![LineLabel {
+                declaration_id: "B".into(),
+                line_no: Some(1),
+                label: "wrong_unit".into(),
+            }],
+            series: Vec::new(),
+        };
+        let mut b = [
+            line("robust-z", "B", 1, 5.0),
+            line("mass-per-unit", "B", 1, 5.0),
+        ];
+        for f in &mut b {
+            f.risk = 6.9;
+        }
+        let findings = [vec![line("robust-z", "A", 1, 6.0)], b.to_vec()].concat();
+        // 100 lines: 1% inspects one line.
+        let r = evaluate(&findings, &labels, 100);
+        assert_eq!(r.overall.at[1].positives, 1, "B (risk 6.9) first");
+        assert_eq!(
+            r.by_detector["robust-z"].at[1].positives, 0,
+            "A (6.0) first"
+        );
     }
 
     #[test]

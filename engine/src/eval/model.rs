@@ -25,6 +25,8 @@ pub struct EvalFinding {
     pub line_no: Option<i64>,
     /// Score; a missing or NaN score is read as negative infinity.
     pub score: f64,
+    /// The inspection item's risk (the `risk` column); the score when absent.
+    pub risk: f64,
     /// The flagged series period, for series findings (non-null `series_key`).
     pub series: Option<SeriesId>,
 }

@@ -26,7 +26,7 @@
 //! NaN, zero and negative inputs are returned unchanged.
 
 use statrs::function::beta::{beta_reg, ln_beta};
-use statrs::function::erf::erfc_inv;
+use statrs::function::erf::{erfc, erfc_inv};
 
 /// Degrees of freedom of the calibrating Student-t for a group of `n` values.
 pub fn degrees_of_freedom(n: u64) -> f64 {
@@ -45,6 +45,45 @@ pub fn calibrated_z(z: f64, n: u64) -> f64 {
         return z;
     }
     normal_z_of_ln_sf(ln_sf_t(z, degrees_of_freedom(n)))
+}
+
+/// The score of several independent pieces of evidence, each a score on the same
+/// scale (the `z` of a standard normal tail probability `p_i`), combined by Fisher's
+/// method: `X = -2 sum ln p_i` is chi-square with `2k` degrees of freedom when no
+/// piece is anomalous, and the combined score is the `z` of `P(chi2_2k > X)`. One
+/// score is returned unchanged; two scores of 4 combine to 5.47.
+///
+/// # NaN
+/// Scores that are not finite and positive are left out; none left: 0.
+pub fn combined_z(scores: &[f64]) -> f64 {
+    let ln_p: Vec<f64> = scores
+        .iter()
+        .filter(|s| s.is_finite() && **s > 0.0)
+        .map(|&s| ln_normal_sf(s))
+        .collect();
+    match ln_p.len() {
+        0 => 0.0,
+        1 => scores.iter().copied().fold(0.0, f64::max),
+        k => {
+            // ln P(chi2_2k > 2L) = -L + ln sum_{j<k} L^j / j!, with L = -sum ln p_i.
+            let l: f64 = -ln_p.iter().sum::<f64>();
+            let (mut term, mut sum) = (1.0, 1.0);
+            for j in 1..k {
+                term *= l / j as f64;
+                sum += term;
+            }
+            normal_z_of_ln_sf(-l + sum.ln())
+        }
+    }
+}
+
+/// `ln P(Z > z)` for a standard normal `Z` and `z > 0`.
+pub fn ln_normal_sf(z: f64) -> f64 {
+    if z < 37.0 {
+        (0.5 * erfc(z / std::f64::consts::SQRT_2)).ln()
+    } else {
+        ln_normal_sf_far(z)
+    }
 }
 
 /// `ln P(T_nu > t)` for `t > 0`, exact through the regularised incomplete beta function,
@@ -115,6 +154,35 @@ mod tests {
             prop_assert!(c.is_finite() && c > 0.0 && c <= z * (1.0 + 1e-9), "{z} -> {c}");
             prop_assert!(calibrated_z(z * 1.01, n) >= c);
         }
+    }
+
+    proptest! {
+        /// Fisher's combination through the chi-square distribution object.
+        #[test]
+        fn combined_matches_the_chi_square(a in 0.5f64..7.0, b in 0.5f64..7.0, c in 0.5f64..7.0) {
+            use statrs::distribution::ChiSquared;
+            let x = -2.0 * [a, b, c].iter().map(|&z| Normal::new(0.0, 1.0).unwrap().sf(z).ln()).sum::<f64>();
+            let p = ChiSquared::new(6.0).unwrap().sf(x);
+            let want = -Normal::new(0.0, 1.0).unwrap().inverse_cdf(p);
+            let got = combined_z(&[a, b, c]);
+            prop_assert!((got - want).abs() < 1e-6 * want.abs().max(1.0), "{got} vs {want}");
+        }
+
+        /// One score is itself; a second as strong raises it.
+        #[test]
+        fn one_score_is_itself(z in 0.01f64..1e4) {
+            prop_assert_eq!(combined_z(&[z]), z);
+            prop_assert!(combined_z(&[z, z]) >= z);
+        }
+    }
+
+    #[test]
+    fn combined_far_scores_stay_finite() {
+        let c = combined_z(&[60.0, 500.0]);
+        assert!(c.is_finite() && c > 500.0, "{c}");
+        assert_eq!(combined_z(&[]), 0.0);
+        assert_eq!(combined_z(&[f64::NAN, 4.0]), 4.0);
+        assert!((combined_z(&[4.0, 4.0]) - 5.47).abs() < 0.01);
     }
 
     #[test]

@@ -69,6 +69,9 @@ pub struct Finding {
     /// Price findings: the detector's statistic before calibration (the robust z);
     /// null for other findings.
     pub raw_score: Option<f64>,
+    /// Price findings: the line's risk, the scores of every measure judged on the line
+    /// combined ([`Finding::risk`]).
+    pub line_risk: Option<f64>,
     /// `low` or `high`.
     pub direction: &'static str,
     /// Declared value minus the value at the group median (revenue-at-risk proxy);
@@ -92,12 +95,22 @@ pub struct Finding {
 }
 
 impl Finding {
-    /// The total order findings are written in: score descending, then detector,
-    /// declaration, line, series key and period, and position in the input.
+    /// The risk of the inspection item (a line, or a series finding) the finding
+    /// belongs to, on the score scale: a line's risk combines the evidence of every
+    /// measure judged on it (unit value, kg per unit; `kernels::tail::combined_z`), the
+    /// strongest detector of each, and is never below its strongest finding's score; a
+    /// series finding's is its score.
+    pub fn risk(&self) -> f64 {
+        self.line_risk.unwrap_or(self.score)
+    }
+
+    /// The total order findings are written in: risk descending, so that an item's
+    /// findings are together and items come in risk order; then declaration, line,
+    /// series key and period; then score descending, detector, and position in the
+    /// input.
     pub fn output_order(a: &Finding, b: &Finding) -> std::cmp::Ordering {
-        b.score
-            .total_cmp(&a.score)
-            .then_with(|| a.detector_id.cmp(b.detector_id))
+        b.risk()
+            .total_cmp(&a.risk())
             .then_with(|| a.declaration_id.cmp(&b.declaration_id))
             .then_with(|| a.line_no.cmp(&b.line_no))
             .then_with(|| a.series_key.cmp(&b.series_key))
@@ -106,6 +119,8 @@ impl Finding {
             .then_with(|| a.origin.cmp(&b.origin))
             .then_with(|| a.office.cmp(&b.office))
             .then_with(|| a.period_start.cmp(&b.period_start))
+            .then_with(|| b.score.total_cmp(&a.score))
+            .then_with(|| a.detector_id.cmp(b.detector_id))
             .then_with(|| a.locator.cmp(&b.locator))
     }
 

@@ -43,6 +43,7 @@ pub fn findings_schema() -> SchemaRef {
         Field::new("group_size", DataType::UInt64, false),
         f("score", false),
         f("raw_score", true),
+        f("risk", false),
         s("direction", false),
         f("value_gap", true),
         s("watch_family", true),
@@ -92,13 +93,14 @@ fn findings_column(f: &[Finding], i: usize) -> ArrayRef {
         ),
         23 => floats(f.iter().map(|x| Some(x.score))),
         24 => floats(f.iter().map(|x| x.raw_score)),
-        25 => strs(f.iter().map(|x| Some(x.direction))),
-        26 => floats(f.iter().map(|x| x.value_gap)),
-        27 => strs(f.iter().map(|x| x.watch_family.as_deref())),
-        28 => strs(f.iter().map(|x| x.series_key)),
-        29 => Arc::new(f.iter().map(|x| x.period_start).collect::<Date32Array>()),
-        30 => strs(f.iter().map(|x| x.period)),
-        31 => Arc::new(f.iter().map(|x| x.history_len).collect::<UInt64Array>()),
+        25 => floats(f.iter().map(|x| Some(x.risk()))),
+        26 => strs(f.iter().map(|x| Some(x.direction))),
+        27 => floats(f.iter().map(|x| x.value_gap)),
+        28 => strs(f.iter().map(|x| x.watch_family.as_deref())),
+        29 => strs(f.iter().map(|x| x.series_key)),
+        30 => Arc::new(f.iter().map(|x| x.period_start).collect::<Date32Array>()),
+        31 => strs(f.iter().map(|x| x.period)),
+        32 => Arc::new(f.iter().map(|x| x.history_len).collect::<UInt64Array>()),
         _ => strs(f.iter().map(|x| Some(x.explanation.as_str()))),
     }
 }
@@ -225,7 +227,7 @@ fn write_parallel<W: Write + Send>(
 }
 
 /// Findings columns whose values are (nearly) all distinct: written without a dictionary.
-const UNIQUE_COLUMNS: [&str; 9] = [
+const UNIQUE_COLUMNS: [&str; 10] = [
     "declaration_id",
     "quantity",
     "net_mass_kg",
@@ -233,6 +235,7 @@ const UNIQUE_COLUMNS: [&str; 9] = [
     "observed",
     "score",
     "raw_score",
+    "risk",
     "value_gap",
     "explanation",
 ];

@@ -19,6 +19,7 @@ use crate::detect::{DetectorKind, Measure};
 use crate::error::{Error, Result};
 use crate::kernels::arrow_edge::{NULL_DATE, date_days, f64_values, i64_values, strings};
 use crate::kernels::hash::FxHashMap;
+use crate::kernels::tail::combined_z;
 use crate::report::{BudgetRecord, Finding};
 use crate::scan::{ScanPlan, column_error, read_unit};
 use crate::schema::Col;
@@ -167,6 +168,7 @@ fn read_unit_details<'a>(
             let gid = measures.gid[row as usize];
             pending.push(Pending {
                 score: 0.0,
+                risk: 0.0,
                 detector_id: RANDOM_AUDIT_ID,
                 unit: ui as u32,
                 row,
@@ -178,6 +180,7 @@ fn read_unit_details<'a>(
             });
         }
     }
+    let risks = line_risks(&score.flags, ctx);
     for flag in &score.flags {
         let Ok(pos) = rows.binary_search(&flag.row) else {
             continue;
@@ -201,6 +204,7 @@ fn read_unit_details<'a>(
             .and_then(|i| base.local.as_ref()?.groups.get(i as usize));
         pending.push(Pending {
             score: flag.score,
+            risk: risks.get(&flag.row).copied().unwrap_or(flag.score),
             detector_id: det.kind().id(),
             unit: ui as u32,
             row: flag.row,
@@ -218,6 +222,25 @@ fn read_unit_details<'a>(
     Ok(UnitDetails { detail, pending })
 }
 
+/// The risk of each flagged row of a unit: the strongest score of each measure judged
+/// on it, combined ([`Finding::risk`]), and never below the strongest.
+fn line_risks(flags: &[Flag], ctx: &ScoreContext<'_>) -> FxHashMap<u32, f64> {
+    let mut best: FxHashMap<u32, [f64; 2]> = FxHashMap::default();
+    for f in flags {
+        let m = match ctx.detectors[f.detector as usize].measure() {
+            Measure::UnitValue => 0,
+            Measure::KgPerUnit => 1,
+        };
+        let b = best.entry(f.row).or_insert([0.0; 2]);
+        b[m] = b[m].max(f.score);
+    }
+    // Never below the strongest piece: Fisher's method lowers a huge score a little
+    // when a barely significant one joins it.
+    best.into_iter()
+        .map(|(row, scores)| (row, combined_z(&scores).max(scores[0]).max(scores[1])))
+        .collect()
+}
+
 /// The flagged lines of one unit read back, and the findings they produce (unsorted).
 #[derive(Debug, Default)]
 struct UnitDetails<'a> {
@@ -230,6 +253,8 @@ struct UnitDetails<'a> {
 #[derive(Debug, Clone, Copy)]
 struct Pending<'a> {
     score: f64,
+    /// The line's risk ([`line_risks`]).
+    risk: f64,
     detector_id: &'static str,
     unit: u32,
     row: u32,
@@ -332,9 +357,8 @@ impl FindingBuilder<'_> {
                 .key()
                 .and_then(|k| (!k.origin.is_none()).then(|| k.origin.to_text()))
         };
-        b.score
-            .total_cmp(&a.score)
-            .then_with(|| a.detector_id.cmp(b.detector_id))
+        b.risk
+            .total_cmp(&a.risk)
             .then_with(|| {
                 let (da, db) = (self.detail(a), self.detail(b));
                 da.declaration_id
@@ -345,6 +369,8 @@ impl FindingBuilder<'_> {
                     .then_with(|| origin(a).cmp(&origin(b)))
                     .then_with(|| da.office.cmp(&db.office))
             })
+            .then_with(|| b.score.total_cmp(&a.score))
+            .then_with(|| a.detector_id.cmp(b.detector_id))
             .then_with(|| (a.unit, a.row).cmp(&(b.unit, b.row)))
     }
 
@@ -370,16 +396,19 @@ impl FindingBuilder<'_> {
                     Some(t) => Cow::Borrowed(t),
                     None => Cow::Owned(GroupTexts::new(group, self.levels)),
                 };
-                price_finding(
-                    (kind, group_id.0),
-                    &flag,
-                    d,
-                    key,
-                    (group, local),
-                    (&kt, &gt),
-                    self.levels,
-                    locator,
-                )
+                Finding {
+                    line_risk: Some(p.risk),
+                    ..price_finding(
+                        (kind, group_id.0),
+                        &flag,
+                        d,
+                        key,
+                        (group, local),
+                        (&kt, &gt),
+                        self.levels,
+                        locator,
+                    )
+                }
             }
             What::Audit { key, uv } => {
                 audit_finding(d, key, uv, self.selection, self.watch, locator)
