@@ -760,3 +760,43 @@ fn fit_update_equals_a_fresh_fit_byte_for_byte() {
     assert!(stderr(&o).contains("series.parquet"), "{}", stderr(&o));
     assert!(!out.exists());
 }
+
+/// Price tiers survive a stored baseline: the lines of a realistic year scored against
+/// a baseline fitted on the same year (its groups and tiers read back from
+/// `groups.parquet`) get exactly the price findings of a plain scan, scores included.
+#[test]
+fn a_baseline_of_the_same_lines_judges_them_as_a_scan_does_tiers_included() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let cfg = tradescan_datasets::generate::GeneratorConfig {
+        rows: 80_000,
+        seed: 4,
+        profile: tradescan_datasets::generate::Profile::Realistic,
+        ..Default::default()
+    };
+    tradescan_datasets::generate::generate(&cfg, &data).unwrap();
+    let config = tmp.path().join("price.toml");
+    std::fs::write(&config, "[volume]\ndetectors = []\n").unwrap();
+    let files = month_files(&data);
+    // The same lines in one new file (a file the baseline has seen is refused).
+    let copy = tmp.path().join("copy");
+    std::fs::create_dir_all(&copy).unwrap();
+    let batches: Vec<RecordBatch> = files.iter().flat_map(|f| read_parquet(f)).collect();
+    write_parquet(&copy.join("all.parquet"), &batches, None);
+    let (night, full) = night_and_full(tmp.path(), &config, &files, &copy, &data);
+    let tiered: u64 = manifest(&full)["tiered_groups_per_level"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert!(tiered > 10, "{tiered} groups with tiers");
+    let (mut got, mut want) = (
+        finding_keys(&night.join("findings.parquet")),
+        finding_keys(&full.join("findings.parquet")),
+    );
+    got.sort();
+    want.sort();
+    assert!(want.len() > 500, "{} findings", want.len());
+    assert_eq!(got, want);
+}
