@@ -87,8 +87,8 @@ pub struct ScanArgs {
     /// failing; the exit code is then 3.
     #[arg(long)]
     pub keep_going: bool,
-    /// Keep the findings of the N highest-risk lines or series (risk: the highest score
-    /// of their findings).
+    /// Keep the findings of the N highest-risk lines or series (the `risk` column: a
+    /// line's combined score, a series finding's score).
     #[arg(long, value_name = "N")]
     pub budget: Option<usize>,
     /// Apply `--budget` per customs office.

@@ -14,8 +14,10 @@
 //! `false`, `0` or empty, case-insensitive: [`NEGATIVE_LABELS`]); negative rows are only
 //! counted. A label with an empty `line_no` matches findings whose `line_no` is null.
 //!
-//! - **Line score**: the maximum score of the line's findings; for a detector's row,
-//!   the maximum of that detector's findings only. A missing or NaN score ranks last.
+//! - **Line score**: the maximum `risk` of the line's findings (tradescan writes the
+//!   line's risk on each; files without the column: the maximum score); for a
+//!   detector's row, the maximum score of that detector's findings only. A missing or
+//!   NaN score ranks last.
 //! - **Ranking**: flagged lines by score descending, ties broken by `declaration_id`
 //!   then `line_no` ascending (null line first), so the result never depends on file
 //!   order.

@@ -1,9 +1,10 @@
 //! The inspection budget: which findings a run keeps.
 //!
 //! **Risk score.** Every detector scores in standard-deviation equivalents, so they
-//! rank on one scale: an inspection item's risk score is the highest score among its
-//! findings. An item is a declaration line (all its findings, whatever the detector)
-//! or a volume series finding (series key, key values and period). `--budget N` keeps
+//! rank on one scale: an inspection item's risk is [`Finding::risk`] (a line's
+//! combined score, the same on all its findings; a series finding's score). An item
+//! is a declaration line (all its findings, whatever the detector) or a volume series
+//! finding (series key, key values and period). `--budget N` keeps
 //! the findings of the `N` items with the highest risk (ties broken by the findings'
 //! output order); `--budget-per office` keeps `N` per office (series not cut by office
 //! share the group `none`). Random-audit lines are never cut by the budget: they are
@@ -25,7 +26,7 @@ enum Item {
 }
 
 /// Keep the findings of the highest-risk items; `findings` must be in output order
-/// (score descending). Returns `None` when no budget is set.
+/// (risk descending). Returns `None` when no budget is set.
 pub fn apply_budget(findings: &mut Vec<Finding>, sel: &SelectionConfig) -> Option<BudgetRecord> {
     if sel.budget == 0 {
         return None;
@@ -37,8 +38,7 @@ pub fn apply_budget(findings: &mut Vec<Finding>, sel: &SelectionConfig) -> Optio
             Item::Series(i)
         }
     };
-    // Findings come by descending score: an item's first finding carries its risk, so
-    // items are ranked in order of first appearance.
+    // Findings come by descending risk: items are ranked in order of first appearance.
     let mut kept: FxHashMap<Item, bool> = FxHashMap::default();
     let mut per_group: BTreeMap<Option<String>, usize> = BTreeMap::new();
     for (i, f) in findings.iter().enumerate() {
