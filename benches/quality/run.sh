@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Detection quality on generated data: tradescan beside a by-hand DuckDB baseline (robust
 # z per HS6 x origin x unit) and the same SQL at the level the generator priced by (the
-# national code: an oracle no analyst has), all scored by `tradescan eval`.
+# national code: an oracle no analyst has), plus a by-hand DuckDB volume baseline (weekly
+# quantity per HS6 x importer above the trailing 26-week mean + 5 sd: sql-volume), all
+# scored by `tradescan eval`.
 #
 #   benches/quality/run.sh [--rows N] [--months M] [--seeds "1 2"] [--profiles "realistic clean"]
 #
 # Defaults: 2,000,000 lines, 24 months, seeds 1 and 2, both profiles. Data are
 # generated under benches/quality/data/ when absent; outputs and eval reports go to
-# benches/quality/results/<profile>-<rows>-<seed>/. Prints a Markdown table. Needs
-# Python 3 (a venv with DuckDB is made in benches/quality/.venv).
+# benches/quality/results/<profile>-<rows>-<seed>/. Prints two Markdown tables (line
+# findings, and hs6_importer series findings). Needs Python 3 (a venv with DuckDB is
+# made in benches/quality/.venv).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -45,7 +48,9 @@ for profile in $profiles; do
             --group hs6,origin,unit
         "$venv/bin/python" "$here/baseline.py" "$data" "$out/sql-oracle" \
             --group hs_code,origin,unit
-        for method in tradescan sql-hs6 sql-oracle; do
+        "$venv/bin/python" "$here/baseline.py" "$data" "$out/sql-volume" \
+            --sql volume_baseline.sql
+        for method in tradescan sql-hs6 sql-oracle sql-volume; do
             "$bin" eval --findings "$out/$method" --labels "$data/_labels" --json \
                 > "$out/$method.eval.json"
         done

@@ -51,7 +51,7 @@ pub(crate) fn write_declaration(
         let nat = &cat.nats[nat_idx];
         let (mut quantity, mass, mut value) = line_values(cat, nat, h.origin, raw_qty, rng);
         let label = match planted {
-            Some(p) => Some(p.label),
+            Some(p) => p.label,
             None => {
                 let u = rng.f64();
                 if !nat.eligible {

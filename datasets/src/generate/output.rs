@@ -10,7 +10,7 @@ use super::catalogue::Catalogue;
 use super::labels::LineLabel;
 use super::month::decl_id_string;
 use super::plan::{Plan, SeriesLabel};
-use super::realistic::{self, CLASSES, NoiseCounts, World};
+use super::realistic::{self, CLASSES, NoiseCounts, SeriesCounts, World};
 use super::{GenerateError, GeneratorConfig, Profile};
 use crate::calendar::format_date;
 
@@ -209,7 +209,11 @@ pub(crate) fn generator_json(r: &RunSummary<'_>) -> String {
         }
         Some(world) => {
             let _ = writeln!(s, "  \"series_labels\": {},", json_counts(r.series_labels));
-            let _ = writeln!(s, "  \"realistic\": {},", realistic_json(world));
+            let _ = writeln!(
+                s,
+                "  \"realistic\": {},",
+                realistic_json(world, &r.plan.realistic_series)
+            );
             let _ = writeln!(s, "  \"noise\": {}", json_counts(&r.noise.to_map()));
         }
     }
@@ -223,7 +227,7 @@ fn pair(p: (f64, f64)) -> String {
 }
 
 /// The realistic profile's parameters and catalogue counts (one JSON object).
-fn realistic_json(world: &World) -> String {
+fn realistic_json(world: &World, series: &SeriesCounts) -> String {
     let counts = world.class_counts();
     let classes: Vec<String> = CLASSES
         .iter()
@@ -270,6 +274,10 @@ fn realistic_json(world: &World) -> String {
             tiers[2]
         ),
         format!("\"noise_cap_ln\": {}", realistic::NOISE_CAP),
+        format!(
+            "\"series\": {{\"irregular_surges\": {}, \"newcomers\": {}}}",
+            series.irregular_surges, series.newcomers
+        ),
         format!(
             "\"codes_by_expected_lines\": {{\"under_10\": {}, \"10_to_50\": {}, \"50_to_500\": {}, \"500_or_more\": {}}}",
             sizes[0], sizes[1], sizes[2], sizes[3]

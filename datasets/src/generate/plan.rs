@@ -2,13 +2,14 @@
 //! planted series events (volume surges, brand-new precursor importers) with their
 //! declarations routed to the month of their date.
 
-use super::GeneratorConfig;
 use super::calendar::{add_months, days_from_civil, days_in_month, iso_monday, weekday};
 use super::catalogue::{
     Catalogue, FAM_IED_PRECURSORS, REGULAR_IMPORTER_SHARE, first_time_importer_count, surge_count,
 };
 use super::labels::Label;
+use super::realistic::{self, SeriesCounts};
 use super::rng::{Cdf, Rand};
+use super::{GeneratorConfig, Profile};
 
 /// Seasonal profile of declaration volume by calendar month (January first),
 /// multiplied by the number of weekdays in the month.
@@ -69,8 +70,9 @@ pub(crate) struct PlantedDecl {
     pub origin: u16,
     /// Office index.
     pub office: u16,
-    /// Label of every line of this declaration.
-    pub label: Label,
+    /// Label of every line of this declaration (`None`: ordinary trade, planted for
+    /// its series).
+    pub label: Option<Label>,
     /// Lines: national code index and raw quantity.
     pub lines: Vec<(u32, f64)>,
 }
@@ -101,6 +103,8 @@ pub(crate) struct Plan {
     pub crisis: Option<(i32, i32)>,
     /// Planted series.
     pub series: Vec<SeriesLabel>,
+    /// What the realistic profile's volume scenarios planted.
+    pub realistic_series: SeriesCounts,
 }
 
 /// Relative volume of a day (weekday profile, a few public holidays).
@@ -158,8 +162,12 @@ pub(crate) fn build(
         range_end,
         crisis,
         series: Vec::new(),
+        realistic_series: SeriesCounts::default(),
     };
-    plant_events(cfg, cat, &mut plan, events_rng);
+    let mut budget = plant_events(cfg, cat, &mut plan, events_rng);
+    if cfg.profile == Profile::Realistic {
+        plan.realistic_series = realistic::series::plant(cfg, cat, &mut plan, &mut budget);
+    }
     plan
 }
 
@@ -206,7 +214,7 @@ pub(crate) fn split_exact(total: u64, weights: &[f64]) -> Vec<u64> {
 
 /// Mondays whose Monday..Friday lie inside the range, preferring those on or after
 /// `earliest`.
-fn candidate_mondays(plan: &Plan, earliest: i32) -> Vec<i32> {
+pub(crate) fn candidate_mondays(plan: &Plan, earliest: i32) -> Vec<i32> {
     let first = plan.range_start + ((7 - weekday(plan.range_start)) % 7) as i32;
     let all: Vec<i32> = (0..)
         .map(|w| first + 7 * w)
@@ -217,7 +225,7 @@ fn candidate_mondays(plan: &Plan, earliest: i32) -> Vec<i32> {
 }
 
 /// Tracks how many planted lines each month still accepts.
-struct Budget {
+pub(crate) struct Budget {
     total_left: u64,
     month_left: Vec<u64>,
 }
@@ -230,7 +238,7 @@ impl Budget {
     }
 
     /// Accept the declarations if every month they fall in has room.
-    fn try_accept(&mut self, plan: &mut Plan, decls: Vec<PlantedDecl>) -> bool {
+    pub(crate) fn try_accept(&mut self, plan: &mut Plan, decls: Vec<PlantedDecl>) -> bool {
         let mut need = vec![0u64; self.month_left.len()];
         for d in &decls {
             match Budget::month_of(plan, d.day) {
@@ -255,8 +263,8 @@ impl Budget {
     }
 }
 
-/// Plant the series events.
-fn plant_events(cfg: &GeneratorConfig, cat: &Catalogue, plan: &mut Plan, rng: &mut Rand) {
+/// Plant the series events; returns what the budget has left.
+fn plant_events(cfg: &GeneratorConfig, cat: &Catalogue, plan: &mut Plan, rng: &mut Rand) -> Budget {
     let mut budget = Budget {
         total_left: (cfg.rows as f64 * MAX_SERIES_SHARE_TOTAL) as u64,
         month_left: plan
@@ -266,7 +274,7 @@ fn plant_events(cfg: &GeneratorConfig, cat: &Catalogue, plan: &mut Plan, rng: &m
             .collect(),
     };
     if plan.months.is_empty() || cat.hs6.is_empty() {
-        return;
+        return budget;
     }
     let n_days = (plan.range_end - plan.range_start + 1).max(1);
     let weeks = f64::from(n_days) / 7.0;
@@ -327,7 +335,7 @@ fn plant_events(cfg: &GeneratorConfig, cat: &Catalogue, plan: &mut Plan, rng: &m
                 declarant: importer.declarant,
                 origin: importer.origins[0],
                 office: importer.office,
-                label: Label::VolumeSurge,
+                label: Some(Label::VolumeSurge),
                 lines: rest[..n].to_vec(),
             });
             rest = &rest[n..];
@@ -348,7 +356,7 @@ fn plant_events(cfg: &GeneratorConfig, cat: &Catalogue, plan: &mut Plan, rng: &m
         .filter(|&n| cat.nats[n].families & FAM_IED_PRECURSORS != 0)
         .collect();
     if precursor_nats.is_empty() {
-        return;
+        return budget;
     }
     let precursor_cdf = Cdf::new(
         &precursor_nats
@@ -363,7 +371,7 @@ fn plant_events(cfg: &GeneratorConfig, cat: &Catalogue, plan: &mut Plan, rng: &m
         .map_or(plan.range_start, |m| m.first_day);
     let mondays = candidate_mondays(plan, after);
     if mondays.is_empty() {
-        return;
+        return budget;
     }
     let want = first_time_importer_count(cfg.rows);
     let new_parties: Vec<usize> = cat.new_importers.clone().collect();
@@ -394,7 +402,7 @@ fn plant_events(cfg: &GeneratorConfig, cat: &Catalogue, plan: &mut Plan, rng: &m
                 declarant,
                 origin,
                 office,
-                label: Label::FirstTimePrecursorImporter,
+                label: Some(Label::FirstTimePrecursorImporter),
                 lines: vec![(
                     nat as u32,
                     libm::exp(code.qty_mu) * rng.log_uniform(10.0, 50.0),
@@ -411,6 +419,7 @@ fn plant_events(cfg: &GeneratorConfig, cat: &Catalogue, plan: &mut Plan, rng: &m
             next_party += 1;
         }
     }
+    budget
 }
 
 /// A random weekday (Monday..Friday) of the week starting `monday`, not after `end`.

@@ -155,7 +155,18 @@
 //!   crisis window), factor log-uniform in [2, 15] (clean: [6, 15]).
 //! - `wrong_unit` 0.3%, `currency_slip` 0.1%, `duplicate` 0.2%: above.
 //! - `volume_surge` and `first_time_precursor_importer`: the clean profile's series
-//!   events, unchanged (their lines get this profile's prices).
+//!   events, unchanged (their lines get this profile's prices), and `volume_surge` on
+//!   sparse importers too (10. below).
+//!
+//! ## 10. Volume: sparse importers that surge, newcomers in common watched goods
+//!
+//! Surges are also planted on (HS6, importer) pairs that trade a few times a year (one
+//! line every 2 to 26 weeks): 8 to 40 ordinary lines in one week, labelled
+//! `volume_surge`, about 1 per 100,000 lines. And in the 8 most traded watched national
+//! codes, 2% of the lines are first purchases of ordinary size by importers new to the
+//! code, unlabelled (`generator.json`: `realistic.series`). Sources and parameters:
+//! [`series`]. Seasonal goods and codes that change at a nomenclature update are not
+//! generated yet.
 //!
 //! Factor ranges and the under/over split are *assumed*; factors are recorded per line
 //! so recall can be measured by size (e.g. for factors of 5 or more).
@@ -219,6 +230,7 @@
 //! - European Central Bank, euro foreign exchange reference rates, 28 February 2025.
 
 mod decl;
+pub(crate) mod series;
 #[cfg(test)]
 mod tests;
 mod world;
@@ -226,6 +238,7 @@ mod world;
 use std::collections::BTreeMap;
 
 pub(crate) use self::decl::{Scratch, write_declaration};
+pub(crate) use self::series::SeriesCounts;
 pub(crate) use self::world::World;
 
 /// HS6 codes sampled besides the watch-list codes: all of them.

@@ -131,7 +131,7 @@ pub(crate) fn write_declaration(
 
         // Label: series lines keep theirs; other lines get at most one.
         l.label = match d.planted {
-            Some(p) => Some(p.label),
+            Some(p) => p.label,
             None => {
                 let u = rng.f64();
                 if d.in_crisis && nat.families & FAM_MEDICAL_SUPPLIES != 0 {

@@ -37,6 +37,8 @@ struct Data {
     /// (declaration, line) -> index into `labels`.
     label_of: HashMap<(String, i32), usize>,
     json: String,
+    /// `series.csv`, header first.
+    series: Vec<Vec<String>>,
 }
 
 impl Data {
@@ -73,6 +75,7 @@ impl Data {
             .collect();
         let json =
             std::fs::read_to_string(dir.path().join(LABELS_DIR).join("generator.json")).unwrap();
+        let series = read_csv(&dir.path().join(LABELS_DIR).join("series.csv"));
         Data {
             report,
             rows,
@@ -80,6 +83,7 @@ impl Data {
             labels,
             label_of,
             json,
+            series,
         }
     }
 
@@ -654,5 +658,73 @@ fn values_are_rounded_and_bunch_under_thresholds() {
     assert!(
         under as f64 > 1.5 * over as f64 && (c_under as f64) < 1.3 * c_over as f64,
         "realistic {under}/{over}, clean {c_under}/{c_over}"
+    );
+}
+
+/// The realistic series scenarios: surges on sparse (HS6, importer) pairs (at least 8
+/// lines in the week, against at most 13 active weeks of the 26 before), and ordinary
+/// first purchases, unlabelled, in the most traded watched codes.
+#[test]
+fn sparse_importers_surge_and_newcomers_buy_watched_goods() {
+    let r = realistic();
+    let d = &r.data;
+    let count = |key: &str| -> u64 {
+        let at = d.json.find(&format!("\"{key}\": ")).unwrap() + key.len() + 4;
+        let digits: String = d.json[at..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        digits.parse().unwrap()
+    };
+    let (irregular, newcomers) = (count("irregular_surges"), count("newcomers"));
+    assert!(irregular >= 3, "{irregular} irregular surges");
+    // Weekly line counts per (hs6, importer).
+    let week = |day: i32| day - (day + 3).rem_euclid(7);
+    let mut weekly: HashMap<(&str, &str), BTreeMap<i32, u32>> = HashMap::new();
+    for row in &d.rows {
+        *weekly
+            .entry((&row.hs_code[..6], row.importer.as_str()))
+            .or_default()
+            .entry(week(row.date))
+            .or_default() += 1;
+    }
+    let mut sparse = 0;
+    for s in d.series[1..].iter().filter(|s| s[0] == "volume_surge") {
+        let weeks = &weekly[&(s[2].as_str(), s[3].as_str())];
+        let monday = week(crate::generate::calendar::days_from_civil(
+            s[7][..4].parse().unwrap(),
+            s[7][5..7].parse().unwrap(),
+            s[7][8..].parse().unwrap(),
+        ));
+        let active = weeks.range(monday - 26 * 7..monday).count();
+        if weeks.get(&monday).copied().unwrap_or(0) >= 8 && active <= 13 {
+            sparse += 1;
+        }
+    }
+    assert!(
+        sparse >= irregular,
+        "{sparse} sparse surges, {irregular} planted"
+    );
+    // Newcomers: many first purchases (an importer's first line of a watched code) in
+    // the data's later months, none of them labelled.
+    assert!(newcomers > 100, "{newcomers} newcomers");
+    let start = d.rows.iter().map(|row| row.date).min().unwrap();
+    let mut first: HashMap<(&str, &str), &Row> = HashMap::new();
+    for row in &d.rows {
+        let nat = r.nat_of[&row.hs_code];
+        if r.cat.nats[nat].families != 0 {
+            let e = first.entry((&row.hs_code, &row.importer)).or_insert(row);
+            if row.date < e.date {
+                *e = row;
+            }
+        }
+    }
+    let late_unlabelled = first
+        .values()
+        .filter(|row| row.date > start + 91 && d.label(row).is_none())
+        .count() as u64;
+    assert!(
+        late_unlabelled >= newcomers / 2,
+        "{late_unlabelled} late first purchases"
     );
 }

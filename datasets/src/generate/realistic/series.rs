@@ -1,0 +1,221 @@
+//! The realistic profile's volume scenarios, planted after the clean profile's series
+//! events (which it keeps) from stream [`STREAM_REALISTIC_SERIES`] of the seed.
+//!
+//! # Surges from irregular importers (`volume_surge`, labelled)
+//!
+//! Most (HS6, importer) series are sparse: an importer buys a good a few times a year.
+//! Firm-level trade is concentrated and most firms trade few products, rarely (Bernard,
+//! Jensen, Redding & Schott 2007, "Firms in International Trade", J. Econ. Perspectives
+//! 21(3)); the demand such firms place is *intermittent* (Croston 1972, "Forecasting
+//! and stock control for intermittent demands", Oper. Res. Q. 23(3); Syntetos & Boylan
+//! 2005 class series with a mean interval between demands above 1.32 periods as
+//! intermittent). A burst of purchases from such an importer is what a risk unit wants
+//! to see: Regulation (EU) 2019/1148 on explosives precursors, Art. 9, asks suppliers
+//! to report transactions of unusual quantities or patterns. Here
+//! [`IRREGULAR_SURGES_PER_100K`] surges per 100,000 lines are planted on (HS6,
+//! importer) pairs whose expected rate is one line every 2 to 26 weeks
+//! ([`IRREGULAR_RATE`]): 8 to 40 lines ([`IRREGULAR_LINES`]) of ordinary size in one
+//! week, in declarations of 1 to 4 lines, from the importer's usual origin and office.
+//! Counts and sizes are *assumed*.
+//!
+//! # Newcomers in common watched goods (unlabelled)
+//!
+//! New traders appear all the time: in Colombian customs records, about half of a
+//! year's exporters did not export the year before, and entrants start small (Eaton,
+//! Eslava, Kugler & Tybout 2008, "The Margins of Entry into Export Markets", in The
+//! Organization of Firms in a Global Economy, Harvard UP); firms add and drop products
+//! often (Bernard, Redding & Schott 2010, "Multiple-Product Firms and Product
+//! Switching", Am. Econ. Rev. 100(1)). So in the [`NEWCOMER_CODES`] most traded watched
+//! national codes (fertilisers and common medical goods among them), importers that
+//! never bought the code make a first purchase of ordinary size (the code's usual
+//! quantity times a log-normal factor, sd 0.7) each week: [`NEWCOMER_SHARE`] of the
+//! code's lines come from such first purchases. They are not anomalies and carry no
+//! label; `generator.json` counts them (`realistic.newcomers`). A first-time-importer
+//! rule that flags each of them buries the planted precursor newcomers (10 to 50 times
+//! the usual quantity) in ordinary trade. Share *assumed*.
+
+use crate::generate::GeneratorConfig;
+use crate::generate::catalogue::{Catalogue, REGULAR_IMPORTER_SHARE};
+use crate::generate::labels::Label;
+use crate::generate::plan::{Budget, Plan, PlantedDecl, SeriesLabel, candidate_mondays};
+use crate::generate::rng::Rand;
+
+/// Stream of the realistic volume scenarios.
+pub(crate) const STREAM_REALISTIC_SERIES: u64 = 4;
+/// Irregular-importer surges per 100,000 lines.
+pub(crate) const IRREGULAR_SURGES_PER_100K: f64 = 1.0;
+/// Expected lines per week of a pair an irregular surge is planted on.
+pub(crate) const IRREGULAR_RATE: (f64, f64) = (1.0 / 26.0, 0.5);
+/// Lines of an irregular surge week.
+pub(crate) const IRREGULAR_LINES: (usize, usize) = (8, 40);
+/// Watched national codes that get newcomers: the most traded.
+pub(crate) const NEWCOMER_CODES: usize = 8;
+/// Share of such a code's lines that are newcomers' first purchases.
+pub(crate) const NEWCOMER_SHARE: f64 = 0.02;
+
+/// What the realistic volume scenarios planted.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct SeriesCounts {
+    /// Irregular-importer surges.
+    pub irregular_surges: u64,
+    /// Newcomers' first purchases (unlabelled).
+    pub newcomers: u64,
+}
+
+/// Plant the realistic profile's volume scenarios into `plan`, within `budget`.
+pub(crate) fn plant(
+    cfg: &GeneratorConfig,
+    cat: &Catalogue,
+    plan: &mut Plan,
+    budget: &mut Budget,
+) -> SeriesCounts {
+    let mut rng = Rand::new(cfg.seed, STREAM_REALISTIC_SERIES);
+    let mut counts = SeriesCounts::default();
+    if plan.months.is_empty() || cat.hs6.is_empty() {
+        return counts;
+    }
+    let weeks = f64::from((plan.range_end - plan.range_start + 1).max(1)) / 7.0;
+    let lines_per_week = cfg.rows as f64 / weeks;
+    counts.irregular_surges = irregular_surges(cfg, cat, plan, budget, lines_per_week, &mut rng);
+    counts.newcomers = newcomers(cat, plan, budget, lines_per_week, &mut rng);
+    counts
+}
+
+/// Surges on sparse (HS6, importer) pairs.
+fn irregular_surges(
+    cfg: &GeneratorConfig,
+    cat: &Catalogue,
+    plan: &mut Plan,
+    budget: &mut Budget,
+    lines_per_week: f64,
+    rng: &mut Rand,
+) -> u64 {
+    let mut pairs: Vec<(usize, usize)> = Vec::new();
+    for (h, hs) in cat.hs6.iter().enumerate() {
+        for (j, w) in hs.importer_weights.iter().enumerate() {
+            let rate = lines_per_week * hs.share * REGULAR_IMPORTER_SHARE * w;
+            if (IRREGULAR_RATE.0..=IRREGULAR_RATE.1).contains(&rate) {
+                pairs.push((h, j));
+            }
+        }
+    }
+    rng.shuffle(&mut pairs);
+    // Surges need half a year of the pair's history before them.
+    let mondays = candidate_mondays(plan, plan.range_start + 182);
+    let want = ((cfg.rows as f64 / 100_000.0 * IRREGULAR_SURGES_PER_100K).round() as usize).max(3);
+    let mut planted = 0u64;
+    for (h, j) in pairs {
+        if planted as usize >= want || mondays.is_empty() {
+            break;
+        }
+        let hs = &cat.hs6[h];
+        let Some(importer) = hs
+            .importers
+            .get(j)
+            .and_then(|&i| cat.importers.get(i as usize))
+        else {
+            continue;
+        };
+        let k = IRREGULAR_LINES.0 + rng.index(IRREGULAR_LINES.1 - IRREGULAR_LINES.0 + 1);
+        let monday = mondays[rng.index(mondays.len())];
+        let lines: Vec<(u32, f64)> = (0..k)
+            .map(|_| {
+                let nat = cat.nat_of_hs6(h, rng);
+                let code = &cat.nats[nat];
+                (
+                    nat as u32,
+                    libm::exp(code.qty_mu + code.qty_sigma * rng.normal()),
+                )
+            })
+            .collect();
+        let mut decls = Vec::new();
+        let mut rest = &lines[..];
+        while !rest.is_empty() {
+            let n = (1 + rng.index(4)).min(rest.len());
+            let last = (monday + 4).min(plan.range_end);
+            let day = monday + rng.index((last - monday + 1).max(1) as usize) as i32;
+            decls.push(PlantedDecl {
+                day,
+                importer: importer.party,
+                declarant: importer.declarant,
+                origin: importer.origins[0],
+                office: importer.office,
+                label: Some(Label::VolumeSurge),
+                lines: rest[..n].to_vec(),
+            });
+            rest = &rest[n..];
+        }
+        if budget.try_accept(plan, decls) {
+            plan.series.push(SeriesLabel {
+                label: Label::VolumeSurge,
+                hs6: h as u32,
+                importer: importer.party,
+                week_monday: monday,
+            });
+            planted += 1;
+        }
+    }
+    planted
+}
+
+/// First purchases of ordinary size in the most traded watched codes.
+fn newcomers(
+    cat: &Catalogue,
+    plan: &mut Plan,
+    budget: &mut Budget,
+    lines_per_week: f64,
+    rng: &mut Rand,
+) -> u64 {
+    let mut watched: Vec<usize> = (0..cat.nats.len())
+        .filter(|&n| cat.nats[n].families != 0)
+        .collect();
+    watched.sort_by(|&a, &b| {
+        cat.nats[b]
+            .share
+            .total_cmp(&cat.nats[a].share)
+            .then(a.cmp(&b))
+    });
+    watched.truncate(NEWCOMER_CODES);
+    let mondays = candidate_mondays(plan, plan.range_start);
+    let mut planted = 0u64;
+    for &nat in &watched {
+        let code = &cat.nats[nat];
+        let hs = &cat.hs6[code.hs6 as usize];
+        let per_week = lines_per_week * code.share * NEWCOMER_SHARE;
+        for &monday in &mondays {
+            // Poisson arrivals by inversion: a handful a week at most.
+            let mut n = 0;
+            let (mut p, limit) = (rng.f64(), (-per_week).exp());
+            while p > limit && n < 50 {
+                p *= rng.f64();
+                n += 1;
+            }
+            for _ in 0..n {
+                let imp = cat.importer_cdf.sample(rng);
+                let Some(importer) = cat.importers.get(imp) else {
+                    continue;
+                };
+                // A regular buyer of the code is no newcomer.
+                if hs.importers.contains(&(imp as u32)) {
+                    continue;
+                }
+                let last = (monday + 4).min(plan.range_end);
+                let day = monday + rng.index((last - monday + 1).max(1) as usize) as i32;
+                let quantity = libm::exp(code.qty_mu + 0.7 * rng.normal());
+                let decl = PlantedDecl {
+                    day,
+                    importer: importer.party,
+                    declarant: importer.declarant,
+                    origin: importer.origins[0],
+                    office: importer.office,
+                    label: None,
+                    lines: vec![(nat as u32, quantity)],
+                };
+                if budget.try_accept(plan, vec![decl]) {
+                    planted += 1;
+                }
+            }
+        }
+    }
+    planted
+}
