@@ -165,7 +165,7 @@
 //! `volume_surge`, about 1 per 100,000 lines. And in the 8 most traded watched national
 //! codes, 2% of the lines are first purchases of ordinary size by importers new to the
 //! code, unlabelled (`generator.json`: `realistic.series`). Sources and parameters:
-//! [`series`]. Seasonal goods and codes that change at a nomenclature update are not
+//! `realistic/series.rs`. Seasonal goods and codes that change at a nomenclature update are not
 //! generated yet.
 //!
 //! Factor ranges and the under/over split are *assumed*; factors are recorded per line
