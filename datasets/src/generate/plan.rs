@@ -4,7 +4,8 @@
 
 use super::calendar::{add_months, days_from_civil, days_in_month, iso_monday, weekday};
 use super::catalogue::{
-    Catalogue, FAM_IED_PRECURSORS, REGULAR_IMPORTER_SHARE, first_time_importer_count, surge_count,
+    Catalogue, FAM_IED_PRECURSORS, Importer, REGULAR_IMPORTER_SHARE, first_time_importer_count,
+    surge_count,
 };
 use super::labels::Label;
 use super::realistic::{self, SeriesCounts};
@@ -324,22 +325,7 @@ fn plant_events(cfg: &GeneratorConfig, cat: &Catalogue, plan: &mut Plan, rng: &m
                 (nat, q)
             })
             .collect();
-        let mut decls = Vec::new();
-        let mut rest = &lines[..];
-        while !rest.is_empty() {
-            let n = (1 + rng.index(4)).min(rest.len());
-            let day = weekday_in_week(monday, plan.range_end, rng);
-            decls.push(PlantedDecl {
-                day,
-                importer: importer.party,
-                declarant: importer.declarant,
-                origin: importer.origins[0],
-                office: importer.office,
-                label: Some(Label::VolumeSurge),
-                lines: rest[..n].to_vec(),
-            });
-            rest = &rest[n..];
-        }
+        let decls = surge_declarations(importer, monday, plan.range_end, &lines, rng);
         if budget.try_accept(plan, decls) {
             plan.series.push(SeriesLabel {
                 label: Label::VolumeSurge,
@@ -422,8 +408,36 @@ fn plant_events(cfg: &GeneratorConfig, cat: &Catalogue, plan: &mut Plan, rng: &m
     budget
 }
 
+/// A surge week's lines as declarations of 1 to 4 lines of `importer` (its usual
+/// declarant, first origin and office), on weekdays of the week starting `monday`.
+pub(crate) fn surge_declarations(
+    importer: &Importer,
+    monday: i32,
+    end: i32,
+    lines: &[(u32, f64)],
+    rng: &mut Rand,
+) -> Vec<PlantedDecl> {
+    let mut decls = Vec::new();
+    let mut rest = lines;
+    while !rest.is_empty() {
+        let n = (1 + rng.index(4)).min(rest.len());
+        let day = weekday_in_week(monday, end, rng);
+        decls.push(PlantedDecl {
+            day,
+            importer: importer.party,
+            declarant: importer.declarant,
+            origin: importer.origins[0],
+            office: importer.office,
+            label: Some(Label::VolumeSurge),
+            lines: rest[..n].to_vec(),
+        });
+        rest = &rest[n..];
+    }
+    decls
+}
+
 /// A random weekday (Monday..Friday) of the week starting `monday`, not after `end`.
-fn weekday_in_week(monday: i32, end: i32, rng: &mut Rand) -> i32 {
+pub(crate) fn weekday_in_week(monday: i32, end: i32, rng: &mut Rand) -> i32 {
     let last = (monday + 4).min(end);
     monday + rng.index((last - monday + 1).max(1) as usize) as i32
 }

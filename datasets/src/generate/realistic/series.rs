@@ -37,7 +37,9 @@
 use crate::generate::GeneratorConfig;
 use crate::generate::catalogue::{Catalogue, REGULAR_IMPORTER_SHARE};
 use crate::generate::labels::Label;
-use crate::generate::plan::{Budget, Plan, PlantedDecl, SeriesLabel, candidate_mondays};
+use crate::generate::plan::{
+    Budget, Plan, PlantedDecl, SeriesLabel, candidate_mondays, surge_declarations, weekday_in_week,
+};
 use crate::generate::rng::Rand;
 
 /// Stream of the realistic volume scenarios.
@@ -128,23 +130,7 @@ fn irregular_surges(
                 )
             })
             .collect();
-        let mut decls = Vec::new();
-        let mut rest = &lines[..];
-        while !rest.is_empty() {
-            let n = (1 + rng.index(4)).min(rest.len());
-            let last = (monday + 4).min(plan.range_end);
-            let day = monday + rng.index((last - monday + 1).max(1) as usize) as i32;
-            decls.push(PlantedDecl {
-                day,
-                importer: importer.party,
-                declarant: importer.declarant,
-                origin: importer.origins[0],
-                office: importer.office,
-                label: Some(Label::VolumeSurge),
-                lines: rest[..n].to_vec(),
-            });
-            rest = &rest[n..];
-        }
+        let decls = surge_declarations(importer, monday, plan.range_end, &lines, rng);
         if budget.try_accept(plan, decls) {
             plan.series.push(SeriesLabel {
                 label: Label::VolumeSurge,
@@ -199,8 +185,7 @@ fn newcomers(
                 if hs.importers.contains(&(imp as u32)) {
                     continue;
                 }
-                let last = (monday + 4).min(plan.range_end);
-                let day = monday + rng.index((last - monday + 1).max(1) as usize) as i32;
+                let day = weekday_in_week(monday, plan.range_end, rng);
                 let quantity = libm::exp(code.qty_mu + 0.7 * rng.normal());
                 let decl = PlantedDecl {
                     day,
