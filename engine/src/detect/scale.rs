@@ -10,29 +10,10 @@ use super::{Direction, Judgement, MadZero};
 use crate::kernels::order_stats::OrderStats;
 use crate::kernels::tail::calibrated_z;
 
-/// Scale factor that makes the MAD a consistent estimator of the standard deviation
-/// of a normal distribution.
-pub const MAD_TO_SIGMA: f64 = 1.4826;
-/// Scale factor that makes the mean absolute deviation a consistent estimator of the
-/// standard deviation of a normal distribution.
-pub const MEAN_AD_TO_SIGMA: f64 = 1.253_314;
+pub use crate::kernels::order_stats::{MAD_TO_SIGMA, MEAN_AD_TO_SIGMA, robust_sigma};
 /// Scale factor that makes the IQR a consistent estimator of the standard deviation
 /// of a normal distribution.
 pub const IQR_TO_SIGMA: f64 = 1.349;
-
-/// The robust standard deviation: from the MAD, or from the mean absolute deviation
-/// when the MAD is 0 (or NaN).
-///
-/// # Zero
-/// 0 when both are 0: every value equals the median.
-#[inline]
-pub fn robust_sigma(mad: f64, mean_ad: f64) -> f64 {
-    if mad > 0.0 {
-        MAD_TO_SIGMA * mad
-    } else {
-        MEAN_AD_TO_SIGMA * mean_ad
-    }
-}
 
 /// Robust z of `x` against a group's median and spread under a MAD = 0 policy, both
 /// tails, calibrated for the group's size (with `calibrate`) and flagged above

@@ -32,6 +32,28 @@ pub struct OrderStats {
     pub mean_ad: f64,
 }
 
+/// Scale factor that makes the MAD a consistent estimator of the standard deviation
+/// of a normal distribution.
+pub const MAD_TO_SIGMA: f64 = 1.4826;
+/// Scale factor that makes the mean absolute deviation a consistent estimator of the
+/// standard deviation of a normal distribution.
+pub const MEAN_AD_TO_SIGMA: f64 = 1.253_314;
+
+/// The robust standard deviation: `1.4826 * MAD`, or, when more than half of the
+/// values are equal and the MAD is 0 (or NaN), `1.253314 * mean absolute deviation
+/// from the median` (Iglewicz & Hoaglin).
+///
+/// # Zero
+/// 0 when both are 0: every value equals the median.
+#[inline]
+pub fn robust_sigma(mad: f64, mean_ad: f64) -> f64 {
+    if mad > 0.0 {
+        MAD_TO_SIGMA * mad
+    } else {
+        MEAN_AD_TO_SIGMA * mean_ad
+    }
+}
+
 /// Groups up to this size are sorted instead of selected.
 const SORT_BELOW: usize = 16;
 

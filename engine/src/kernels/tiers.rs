@@ -24,12 +24,12 @@
 //! group 1.3; the bar rises by `1 + 2 / sqrt(m)` for a smaller part of `m` values,
 //! whose spread is uncertain), and each part holds `min_lines` and `min_share` of the
 //! values within 3 of its robust sd of its median (a small cluster padded out with
-//! another tier's tail is no tier). Each part is then split again the same way while there are fewer than
-//! `max_tiers` parts. Every tier's statistics are exact order statistics of its values
-//! (all of them, trimmed ends included), so a line is judged against its tier exactly
-//! as against a group.
+//! another tier's tail is no tier). Each part is then split again the same way while
+//! there are fewer than `max_tiers` parts. Every tier's statistics are exact order
+//! statistics of its values (all of them, trimmed ends included), so a line is judged
+//! against its tier exactly as against a group.
 
-use super::order_stats::{OrderStats, order_stats};
+use super::order_stats::{OrderStats, order_stats, robust_sigma};
 
 /// A group whose mean-AD / MAD ratio is above this may have a minor tier.
 const SCREEN_HIGH: f64 = 1.5;
@@ -91,14 +91,10 @@ impl Tiers {
     }
 }
 
-/// The robust sd of a tier (the MAD, or the mean absolute deviation at MAD = 0; the
-/// smallest positive number when both are 0, so that distance still orders tiers).
+/// The robust sd of a tier; the smallest positive number when it is 0, so that
+/// distance still orders tiers.
 fn spread(s: &OrderStats) -> f64 {
-    let sd = if s.mad > 0.0 {
-        1.4826 * s.mad
-    } else {
-        1.253_314 * s.mean_ad
-    };
+    let sd = robust_sigma(s.mad, s.mean_ad);
     if sd > 0.0 { sd } else { f64::MIN_POSITIVE }
 }
 
@@ -154,14 +150,17 @@ fn fit(values: &mut [f64], rule: &TierRule, scratch: &mut Vec<f64>) -> Option<Ti
     }
     let stats = parts
         .iter()
-        .filter_map(|&(a, b)| {
-            scratch.clear();
-            scratch.extend_from_slice(&values[a..b]);
-            let mut dev = Vec::new();
-            order_stats(scratch, &mut dev)
-        })
+        .filter_map(|&(a, b)| stats_of(&values[a..b], scratch))
         .collect();
     Some(Tiers { stats })
+}
+
+/// Exact order statistics of a part of the sorted values (left in order: computed on a
+/// copy in `scratch`).
+fn stats_of(part: &[f64], scratch: &mut Vec<f64>) -> Option<OrderStats> {
+    scratch.clear();
+    scratch.extend_from_slice(part);
+    order_stats(scratch, &mut Vec::new())
 }
 
 /// Where to split sorted `v` in two tiers (the index of the first value of the upper
@@ -192,13 +191,7 @@ fn split(v: &[f64], min_tier: usize, rule: &TierRule, scratch: &mut Vec<f64>) ->
         }
     }
     let (_, at) = best?;
-    let mut side = |s: &[f64]| {
-        scratch.clear();
-        scratch.extend_from_slice(s);
-        let mut dev = Vec::new();
-        order_stats(scratch, &mut dev)
-    };
-    let (lo, hi) = (side(&v[..at])?, side(&v[at..])?);
+    let (lo, hi) = (stats_of(&v[..at], scratch)?, stats_of(&v[at..], scratch)?);
     // A tier is a population: `min_tier` values close to its median, not a small
     // cluster that the side's size requirement filled up with another tier's tail.
     let core = |part: &[f64], s: &OrderStats| {
