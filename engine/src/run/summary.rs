@@ -110,13 +110,16 @@ pub fn summarise(
     // Counted per level index, then named: one name per level, not per group.
     let mut groups_at = vec![[0u64; 2]; levels.len()];
     let mut lines_at: Vec<Option<[u64; 2]>> = vec![None; levels.len()];
-    for g in &uv_base.groups {
+    // A fixed reference (`REFERENCE_LEVEL`) is no level of the chain: not counted.
+    for g in uv_base.groups.iter().filter(|g| g.level < levels.len()) {
         groups_at[g.level][0] += 1;
         groups_at[g.level][1] += u64::from(g.tiers.is_some());
     }
     for (gid, r) in uv_base.resolved.iter().enumerate() {
-        if let Some(gi) = r {
-            let g = &uv_base.groups[*gi as usize];
+        if let Some(g) = r
+            .and_then(|gi| uv_base.groups.get(gi as usize))
+            .filter(|g| g.level < levels.len())
+        {
             let at = lines_at[g.level].get_or_insert([0, 0]);
             at[0] += uv_base.fine_counts[gid];
             at[1] += if g.tiers.is_some() {
