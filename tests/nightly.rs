@@ -800,3 +800,36 @@ fn a_baseline_of_the_same_lines_judges_them_as_a_scan_does_tiers_included() {
     assert!(want.len() > 500, "{} findings", want.len());
     assert_eq!(got, want);
 }
+
+/// A baseline of another layout version (an older tradescan's) is refused with an
+/// error that says so, not read as if it were current.
+#[test]
+fn a_baseline_of_another_format_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    crate::generate(&data, 20_000, 2);
+    let mut files = month_files(&data);
+    let night = files.pop().unwrap();
+    let base = tmp.path().join("base");
+    let mut args: Vec<std::ffi::OsString> = vec!["fit".into()];
+    args.extend(files.iter().map(|f| f.into()));
+    args.extend(["--out".into(), base.clone().into()]);
+    let o = run(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let meta = base.join("baseline.json");
+    let mut json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&meta).unwrap()).unwrap();
+    json["format"] = serde_json::json!(3);
+    std::fs::write(&meta, json.to_string()).unwrap();
+    let out = tmp.path().join("out");
+    let o = run(scan_args(
+        None,
+        &[&night],
+        &out,
+        &["--baseline", base.to_str().unwrap()],
+    ));
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(err.contains("format 3 is not supported"), "{err}");
+    assert!(!out.join("findings.parquet").exists());
+}

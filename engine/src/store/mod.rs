@@ -9,7 +9,9 @@
 //! - `cells.parquet`: the volume cells (HS6, importer, origin, office, period) with
 //!   their fixed-point sums of amount and value and their line counts;
 //! - `groups.parquet`: every comparison group of the history at every level of the
-//!   fallback chain, per measure, with its count and exact order statistics;
+//!   fallback chain, per measure, with its count and exact order statistics, each
+//!   group's price tiers in the rows right after it (`tier` 1, 2, ...; the group's own
+//!   row has `tier` 0);
 //! - `series.parquet`: every volume series of every key kind, one row per non-empty
 //!   period (series key, period, sums), panel after panel; `panels.parquet`: each
 //!   panel (key kind and HS6) with its rows, pooled spreads and typical amounts;
@@ -46,8 +48,8 @@ use crate::series::cells::{CellAgg, CellKey};
 use crate::series::{PeriodKind, period_id, period_start};
 use crate::store::series::StoredSeries;
 
-/// Layout version of a baseline folder.
-pub const FORMAT: u32 = 3;
+/// Layout version of a baseline folder (4: price tiers in `groups.parquet`).
+pub const FORMAT: u32 = 4;
 
 /// `baseline.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
