@@ -178,14 +178,15 @@ impl Settings {
         let kind_names: Vec<&str> = series.kinds.iter().map(|k| k.name()).collect();
         let recorded = format!(
             "denominator = {:?}\nperiod = {:?}\nmeasure = {:?}\nlevels = {:?}\n\
-             series = {:?}\nsurge_min_nonzero = {}\nplausible_dates = {:?}\n",
+             series = {:?}\nsurge_min_nonzero = {}\nplausible_dates = {:?}\ntiers = {:?}\n",
             config.price.denominator,
             v.period,
             v.measure,
             level_names,
             kind_names,
             surge.min_nonzero(),
-            v.plausible_dates
+            v.plausible_dates,
+            config.price.tiers.rule()
         );
         let volume = VolumeSettings::resolve(config, watch, &series, restrict)?;
         let fit_levels = levels.clone();
