@@ -6,6 +6,7 @@
 
 pub mod arrow_edge;
 pub mod codes;
+pub mod counts;
 pub mod dates;
 pub mod fixed;
 pub mod hash;

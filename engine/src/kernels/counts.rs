@@ -1,0 +1,221 @@
+//! The count model of sparse volume series: how surprising a period's line count is
+//! for a series that is active only now and then, given its own history and its panel.
+//!
+//! A series' lines per period are Poisson with a rate of its own; the rates of a
+//! panel's series (the importers of one HS6) follow a gamma distribution, whose shape
+//! `a` and rate `b` are estimated from the panel by the method of moments (empirical
+//! Bayes). A series that declared `s` lines over `w` periods then has the posterior
+//! rate `Gamma(a + s, b + w)`: its own history, shrunk towards the panel, the more so
+//! the shorter it is (posterior mean `(a + s) / (b + w)`). The next period's count is
+//! negative binomial (the Poisson-gamma mixture), with `r = a + s` and success
+//! probability `p = (b + w) / (b + w + 1)`:
+//!
+//! ```text
+//! P(K = k) = C(k + r - 1, k) p^r (1 - p)^k,   P(K >= k) = I_{1-p}(k, r)
+//! ```
+//!
+//! (`I` the regularised incomplete beta function). The tail probability is the
+//! evidence: its normal-quantile score ranks with the calibrated price scores. This is
+//! the model of the surveillance literature's count detectors (Farrington et al. 1996;
+//! Noufaily et al. 2013 use the negative binomial for over-dispersed counts).
+//!
+//! # NaN
+//! Non-finite or non-positive parameters give NaN.
+
+use statrs::function::beta::beta_reg;
+use statrs::function::gamma::ln_gamma;
+
+/// The gamma distribution of a panel's series rates (lines per period).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GammaPrior {
+    /// Shape `a`.
+    pub shape: f64,
+    /// Rate `b` (in periods).
+    pub rate: f64,
+}
+
+impl GammaPrior {
+    /// The method-of-moments fit to a panel's series, each given as (lines, periods):
+    /// the mean rate `m` and the variance `v` of the rates beyond the Poisson noise
+    /// give `a = m^2 / v`, `b = m / v`. `None` for fewer than two series, a zero mean,
+    /// or no spread beyond the Poisson noise (then every series has the panel's rate,
+    /// which no gamma describes).
+    pub fn fit(series: &[(f64, f64)]) -> Option<GammaPrior> {
+        let usable: Vec<(f64, f64)> = series
+            .iter()
+            .copied()
+            .filter(|&(n, w)| n >= 0.0 && w > 0.0 && n.is_finite() && w.is_finite())
+            .collect();
+        if usable.len() < 2 {
+            return None;
+        }
+        let k = usable.len() as f64;
+        let rates = usable.iter().map(|&(n, w)| n / w);
+        let mean = rates.clone().sum::<f64>() / k;
+        let var = rates.map(|r| (r - mean).powi(2)).sum::<f64>() / (k - 1.0);
+        // Each observed rate n / w carries Poisson noise of variance mean / w.
+        let noise = usable.iter().map(|&(_, w)| mean / w).sum::<f64>() / k;
+        let excess = var - noise;
+        (mean > 0.0 && excess > 0.0).then(|| GammaPrior {
+            shape: mean * mean / excess,
+            rate: mean / excess,
+        })
+    }
+
+    /// The posterior of a series with `lines` over `periods`.
+    pub fn posterior(self, lines: f64, periods: f64) -> GammaPrior {
+        GammaPrior {
+            shape: self.shape + lines,
+            rate: self.rate + periods,
+        }
+    }
+
+    /// The mean rate.
+    pub fn mean(self) -> f64 {
+        self.shape / self.rate
+    }
+
+    /// `ln P(K >= k)` for the next period's count `K` under this rate distribution.
+    pub fn ln_sf(self, k: u64) -> f64 {
+        nb_ln_sf(k, self.shape, self.rate / (self.rate + 1.0))
+    }
+}
+
+/// `ln P(K >= k)` for a negative binomial count `K` with `r` (> 0) and success
+/// probability `p` in (0, 1): exact through the regularised incomplete beta function,
+/// and by summing the terms in log space in the far tail, where it underflows.
+pub fn nb_ln_sf(k: u64, r: f64, p: f64) -> f64 {
+    if !(r > 0.0 && r.is_finite() && p > 0.0 && p < 1.0) {
+        return f64::NAN;
+    }
+    if k == 0 {
+        return 0.0;
+    }
+    let sf = beta_reg(k as f64, r, 1.0 - p);
+    if sf > 1e-280 {
+        return sf.ln();
+    }
+    // Far tail: ln P(K = k) plus the log of the sum of the ratios of the following
+    // terms (each ratio (1 - p)(j + r) / (j + 1) is below 1 out here).
+    let mut ln_sum = 0.0f64;
+    let (mut term, mut total) = (1.0f64, 1.0f64);
+    let mut j = k as f64;
+    for _ in 0..1_000_000 {
+        term *= (1.0 - p) * (j + r) / (j + 1.0);
+        total += term;
+        j += 1.0;
+        if term < 1e-17 * total {
+            break;
+        }
+        if total > 1e250 {
+            ln_sum += total.ln();
+            term /= total;
+            total = 1.0;
+        }
+    }
+    nb_ln_pmf(k, r, p) + ln_sum + total.ln()
+}
+
+/// `ln P(K = k)` of the negative binomial.
+pub fn nb_ln_pmf(k: u64, r: f64, p: f64) -> f64 {
+    let k = k as f64;
+    ln_gamma(k + r) - ln_gamma(k + 1.0) - ln_gamma(r) + r * p.ln() + k * (1.0 - p).ln()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use rand_chacha::ChaCha8Rng;
+    use rand_chacha::rand_core::{Rng, SeedableRng};
+
+    /// The tail by direct summation of the probabilities below `k`.
+    fn naive_sf(k: u64, r: f64, p: f64) -> f64 {
+        1.0 - (0..k).map(|j| nb_ln_pmf(j, r, p).exp()).sum::<f64>()
+    }
+
+    proptest! {
+        #[test]
+        fn tail_matches_direct_summation(k in 0u64..60, r in 0.05f64..40.0, p in 0.05f64..0.98) {
+            let want = naive_sf(k, r, p);
+            prop_assume!(want > 1e-9);
+            let got = nb_ln_sf(k, r, p).exp();
+            prop_assert!((got - want).abs() <= 1e-9 + 1e-7 * want, "{got} vs {want}");
+        }
+
+        /// The far tail joins the exact one and keeps falling.
+        #[test]
+        fn far_tail_is_continuous_and_decreasing(r in 0.1f64..10.0, p in 0.5f64..0.99) {
+            let mut last = 0.0;
+            for k in 1..2_000u64 {
+                let v = nb_ln_sf(k, r, p);
+                prop_assert!(v.is_finite() && v <= last + 1e-9, "k {k}: {v} after {last}");
+                prop_assert!(last - v < 10.0, "k {k}: a jump from {last} to {v}");
+                last = v;
+            }
+        }
+    }
+
+    /// The posterior is the closed form: shape + lines, rate + periods; its mean moves
+    /// from the panel's towards the series' own rate as its history grows.
+    #[test]
+    fn shrinkage_is_the_closed_form() {
+        let prior = GammaPrior {
+            shape: 0.5,
+            rate: 10.0,
+        };
+        let short = prior.posterior(3.0, 4.0);
+        assert_eq!((short.shape, short.rate), (3.5, 14.0));
+        assert!((short.mean() - 3.5 / 14.0).abs() < 1e-15);
+        let long = prior.posterior(75.0, 100.0);
+        assert!((long.mean() - 75.5 / 110.0).abs() < 1e-15);
+        // Panel 0.05; own rates 0.75 both: the longer history stays nearer its own.
+        assert!(prior.mean() < short.mean() && short.mean() < long.mean() && long.mean() < 0.75);
+    }
+
+    /// On gamma-Poisson series, the fitted prior's mean and variance are the true ones
+    /// (within sampling error).
+    #[test]
+    fn the_prior_fits_simulated_panels() {
+        let mut rng = ChaCha8Rng::seed_from_u64(4);
+        let u = |rng: &mut ChaCha8Rng| ((rng.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64;
+        // Rates Gamma(shape 2, rate 8) (mean 0.25): shape 2 is a sum of two
+        // exponentials; counts over 52 periods by Poisson inversion.
+        let series: Vec<(f64, f64)> = (0..4_000)
+            .map(|_| {
+                let rate = -(u(&mut rng).ln() + u(&mut rng).ln()) / 8.0;
+                let lambda = rate * 52.0;
+                let (mut n, mut prod, limit) = (0.0, u(&mut rng), (-lambda).exp());
+                while prod > limit {
+                    prod *= u(&mut rng);
+                    n += 1.0;
+                }
+                (n, 52.0)
+            })
+            .collect();
+        let prior = GammaPrior::fit(&series).unwrap();
+        assert!((prior.mean() - 0.25).abs() < 0.01, "{prior:?}");
+        let var = prior.shape / (prior.rate * prior.rate);
+        assert!((var - 2.0 / 64.0).abs() < 0.004, "{prior:?}");
+        // No spread beyond Poisson noise: no prior.
+        assert!(GammaPrior::fit(&[(13.0, 52.0), (13.0, 52.0), (12.0, 52.0)]).is_none());
+        assert!(GammaPrior::fit(&[(1.0, 52.0)]).is_none());
+    }
+
+    #[test]
+    fn a_burst_from_a_rare_importer_is_far_in_the_tail() {
+        // Panel: importers buy 0.05 lines a week on average, widely spread.
+        let prior = GammaPrior {
+            shape: 0.5,
+            rate: 10.0,
+        };
+        // 2 lines in 26 weeks, then 25 lines in one week.
+        let ln_p = prior.posterior(2.0, 26.0).ln_sf(25);
+        assert!(ln_p < -40.0, "{ln_p}");
+        // A regular importer (2 lines a week) with 4 lines: ordinary.
+        let ln_p = prior.posterior(52.0, 26.0).ln_sf(4);
+        assert!(ln_p > (0.05f64).ln(), "{ln_p}");
+        assert!(nb_ln_sf(3, -1.0, 0.5).is_nan());
+    }
+}
