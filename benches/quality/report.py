@@ -33,10 +33,15 @@ def fmt(x) -> str:
     return "-" if x is None else f"{x:.2f}"
 
 
-def line_table(reports) -> None:
-    cols = ["P@0.5%", "P@1%", "R@5%", "AUC-PR"] + [f"R {l}" for l in LABELS]
+def header(cols) -> None:
+    """A Markdown table's header: data, method and `cols`."""
     print("| data | method | " + " | ".join(cols) + " |")
     print("|---" * (len(cols) + 2) + "|")
+
+
+def line_table(reports) -> None:
+    cols = ["P@0.5%", "P@1%", "R@5%", "AUC-PR"] + [f"R {l}" for l in LABELS]
+    header(cols)
     for data, method, r in reports:
         if r["line_findings"] == 0:
             continue
@@ -55,8 +60,7 @@ def series_table(reports) -> None:
     detector)."""
     cols = [f"R {l}" for l in SERIES_LABELS] + [
         f"{SERIES_KEY} flagged", "false alarms", "FA / M lines", "FA by detector"]
-    print("| data | method | " + " | ".join(cols) + " |")
-    print("|---" * (len(cols) + 2) + "|")
+    header(cols)
     for data, method, r in reports:
         if r["series_findings"] == 0:
             continue

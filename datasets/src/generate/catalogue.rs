@@ -149,6 +149,19 @@ impl NatCode {
     pub(crate) fn mean_quantity(&self) -> f64 {
         libm::exp(self.qty_mu + 0.5 * self.qty_sigma * self.qty_sigma)
     }
+
+    /// A line's declared quantity (`raw` rounded to the unit's precision) and net mass:
+    /// the quantity itself on kilogram lines, else drawn per unit.
+    pub(crate) fn quantity_and_mass(&self, raw: f64, rng: &mut Rand) -> (f64, f64) {
+        let quantity = self.unit.round_quantity(raw);
+        let mass = if self.unit == Unit::Kgm {
+            quantity
+        } else {
+            let per_unit = libm::exp(rng.gauss(self.ln_mass_per_unit, self.mass_sigma));
+            round_to(quantity * per_unit, 1000.0).max(0.001)
+        };
+        (quantity, mass)
+    }
 }
 
 /// An HS6 code of the catalogue.

@@ -3,7 +3,7 @@
 //! [`generate`](super)). What this file draws, and in which order, is frozen: the clean
 //! profile's output for a seed must not change (`clean_profile_output_is_unchanged`).
 
-use super::catalogue::{Catalogue, FAM_MEDICAL_SUPPLIES, NatCode, Unit, round_to};
+use super::catalogue::{Catalogue, FAM_MEDICAL_SUPPLIES, NatCode, Unit};
 use super::labels::{Label, LineLabel};
 use super::month::{Decl, Sink};
 use super::rng::Rand;
@@ -22,13 +22,7 @@ fn line_values(
         Some(q) => q,
         None => libm::exp(rng.gauss(nat.qty_mu, nat.qty_sigma)),
     };
-    let quantity = nat.unit.round_quantity(raw);
-    let mass = if nat.unit == Unit::Kgm {
-        quantity
-    } else {
-        let per_unit = libm::exp(rng.gauss(nat.ln_mass_per_unit, nat.mass_sigma));
-        round_to(quantity * per_unit, 1000.0).max(0.001)
-    };
+    let (quantity, mass) = nat.quantity_and_mass(raw, rng);
     let ln_uv = nat.ln_unit_value
         + cat.origin_offset[usize::from(origin)]
         + rng.gauss(0.0, nat.price_sigma);

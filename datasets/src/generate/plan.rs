@@ -325,14 +325,7 @@ fn plant_events(cfg: &GeneratorConfig, cat: &Catalogue, plan: &mut Plan, rng: &m
                 (nat, q)
             })
             .collect();
-        let decls = surge_declarations(importer, monday, plan.range_end, &lines, rng);
-        if budget.try_accept(plan, decls) {
-            plan.series.push(SeriesLabel {
-                label: Label::VolumeSurge,
-                hs6: h as u32,
-                importer: importer.party,
-                week_monday: monday,
-            });
+        if plant_surge(plan, &mut budget, (h, importer), monday, &lines, rng) {
             planted += 1;
         }
     }
@@ -408,20 +401,22 @@ fn plant_events(cfg: &GeneratorConfig, cat: &Catalogue, plan: &mut Plan, rng: &m
     budget
 }
 
-/// A surge week's lines as declarations of 1 to 4 lines of `importer` (its usual
-/// declarant, first origin and office), on weekdays of the week starting `monday`.
-pub(crate) fn surge_declarations(
-    importer: &Importer,
+/// Plant a surge of HS6 `h` to `importer` in the week starting `monday`: its lines as
+/// declarations of 1 to 4 lines (the importer's usual declarant, first origin and
+/// office) on weekdays of the week, labelled, if the budget has room. Whether planted.
+pub(crate) fn plant_surge(
+    plan: &mut Plan,
+    budget: &mut Budget,
+    (h, importer): (usize, &Importer),
     monday: i32,
-    end: i32,
     lines: &[(u32, f64)],
     rng: &mut Rand,
-) -> Vec<PlantedDecl> {
+) -> bool {
     let mut decls = Vec::new();
     let mut rest = lines;
     while !rest.is_empty() {
         let n = (1 + rng.index(4)).min(rest.len());
-        let day = weekday_in_week(monday, end, rng);
+        let day = weekday_in_week(monday, plan.range_end, rng);
         decls.push(PlantedDecl {
             day,
             importer: importer.party,
@@ -433,7 +428,16 @@ pub(crate) fn surge_declarations(
         });
         rest = &rest[n..];
     }
-    decls
+    let planted = budget.try_accept(plan, decls);
+    if planted {
+        plan.series.push(SeriesLabel {
+            label: Label::VolumeSurge,
+            hs6: h as u32,
+            importer: importer.party,
+            week_monday: monday,
+        });
+    }
+    planted
 }
 
 /// A random weekday (Monday..Friday) of the week starting `monday`, not after `end`.

@@ -92,6 +92,22 @@ pub(crate) fn read_rows(files: &[std::path::PathBuf]) -> Vec<Row> {
     rows
 }
 
+/// `lines.csv` keys (declaration, line) come in order, each once.
+pub(crate) fn assert_labels_sorted_and_unique<
+    K: Ord + std::hash::Hash + Clone + std::fmt::Debug,
+>(
+    keys: &[K],
+) {
+    let mut sorted = keys.to_vec();
+    sorted.sort();
+    assert_eq!(keys, sorted);
+    assert_eq!(
+        keys.iter().collect::<HashSet<_>>().len(),
+        keys.len(),
+        "a line has two labels"
+    );
+}
+
 pub(crate) fn read_csv(path: &Path) -> Vec<Vec<String>> {
     let text = std::fs::read_to_string(path).unwrap();
     reference::parse_csv(&text)
@@ -259,14 +275,7 @@ fn labels_match_report_shares_and_data() {
         *counts.entry(l[2].clone()).or_insert(0) += 1;
         keys.push((l[0].clone(), l[1].parse::<i32>().unwrap()));
     }
-    let mut sorted = keys.clone();
-    sorted.sort();
-    assert_eq!(keys, sorted);
-    assert_eq!(
-        keys.iter().collect::<HashSet<_>>().len(),
-        keys.len(),
-        "a line has two labels"
-    );
+    assert_labels_sorted_and_unique(&keys);
     for (k, v) in &report.line_labels {
         assert_eq!(counts.get(k).copied().unwrap_or(0), *v, "{k}");
     }

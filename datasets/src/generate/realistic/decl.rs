@@ -102,13 +102,7 @@ pub(crate) fn write_declaration(
                 }
             }
         };
-        let quantity = nat.unit.round_quantity(raw);
-        let mass = if nat.unit == Unit::Kgm {
-            quantity
-        } else {
-            let per_unit = libm::exp(rng.gauss(nat.ln_mass_per_unit, nat.mass_sigma));
-            round_to(quantity * per_unit, 1000.0).max(0.001)
-        };
+        let (quantity, mass) = nat.quantity_and_mass(raw, rng);
         let tier = if model.tiers.n == 1 {
             0
         } else if rng.chance(TIER_AFFINITY) {

@@ -36,9 +36,8 @@
 
 use crate::generate::GeneratorConfig;
 use crate::generate::catalogue::{Catalogue, REGULAR_IMPORTER_SHARE};
-use crate::generate::labels::Label;
 use crate::generate::plan::{
-    Budget, Plan, PlantedDecl, SeriesLabel, candidate_mondays, surge_declarations, weekday_in_week,
+    Budget, Plan, PlantedDecl, candidate_mondays, plant_surge, weekday_in_week,
 };
 use crate::generate::rng::Rand;
 
@@ -130,16 +129,14 @@ fn irregular_surges(
                 )
             })
             .collect();
-        let decls = surge_declarations(importer, monday, plan.range_end, &lines, rng);
-        if budget.try_accept(plan, decls) {
-            plan.series.push(SeriesLabel {
-                label: Label::VolumeSurge,
-                hs6: h as u32,
-                importer: importer.party,
-                week_monday: monday,
-            });
-            planted += 1;
-        }
+        planted += u64::from(plant_surge(
+            plan,
+            budget,
+            (h, importer),
+            monday,
+            &lines,
+            rng,
+        ));
     }
     planted
 }

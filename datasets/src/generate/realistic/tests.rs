@@ -4,10 +4,10 @@
 //! control.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::OnceLock;
 
-use super::super::tests::{Row, all_bytes, read_csv, read_rows};
+use super::super::tests::{Row, all_bytes, assert_labels_sorted_and_unique, read_csv, read_rows};
 use super::*;
 use crate::generate::catalogue::{Catalogue, ORIGINS, Shape};
 use crate::generate::rng::{Rand, STREAM_CATALOGUE};
@@ -256,14 +256,7 @@ fn labels_are_exclusive_on_target_and_say_what_they_changed() {
         .iter()
         .map(|l| (l.decl.as_str(), l.line_no))
         .collect();
-    let mut sorted = keys.clone();
-    sorted.sort();
-    assert_eq!(keys, sorted);
-    assert_eq!(
-        keys.iter().collect::<HashSet<_>>().len(),
-        keys.len(),
-        "a line has two labels"
-    );
+    assert_labels_sorted_and_unique(&keys);
     let mut counts: BTreeMap<&str, u64> = BTreeMap::new();
     for l in &d.labels {
         *counts.entry(l.label.as_str()).or_default() += 1;
