@@ -79,7 +79,12 @@ impl Baselines {
         gid: u32,
         x: f64,
     ) -> Option<Verdict> {
-        if group.level != REFERENCE_LEVEL && !det.accepts_group(&levels[group.level], &group.key) {
+        // A fixed reference is no level of the chain: every detector of its measure
+        // judges by it.
+        if levels
+            .get(group.level)
+            .is_some_and(|l| !det.accepts_group(l, &group.key))
+        {
             return None;
         }
         let (stats, tier) = group.stats_for(x);
