@@ -533,8 +533,8 @@ fn night_and_full(
 }
 
 /// Fit on eleven months, score the twelfth against the stored baseline with the volume
-/// detectors only, with the two history statistics a baseline freezes turned off
-/// (surges: no pooled prior; novelty: no typical-amount ratio) and drops off (a full
+/// detectors only, with the history statistics a baseline freezes turned off (surges:
+/// no pooled prior, no count model; novelty: no typical-amount ratio) and drops off (a full
 /// scan also judges series the new month does not touch): the findings are exactly
 /// those of one scan over all twelve months, restricted to the periods the twelfth
 /// month touches, scores included.
@@ -549,7 +549,7 @@ fn scoring_a_month_against_a_baseline_finds_the_full_scans_volume_findings() {
     std::fs::write(
         &config,
         "[price]\ndetectors = []\n\
-         [detectors.surge]\nprior_weight = 0.0\ndrops = false\n\
+         [detectors.surge]\nprior_weight = 0.0\nmin_lines = 1000000\ndrops = false\n\
          [detectors.first-time-importer]\nmin_ratio = 0.0\n\
          [detectors.new-origin]\nmin_ratio = 0.0\n",
     )

@@ -1352,21 +1352,33 @@ const SURGE_WEEKS: usize = 30;
 /// the last Sunday, so every week is complete):
 /// - SURGE-CO: 1000-1200 a week, and 12000 in week 24 (a surge, ~11x the median);
 /// - STEADY-CO: 800-920 a week, 1600 in week 20 (under 2x: no surge);
-/// - DROP-CO: 500-550 a week, nothing in weeks 18 and 19 (a drop, one episode);
-/// - SPARSE-CO: 5000 in weeks 5, 15 and 25 only (too sparse to be judged).
+/// - DROP-CO: 500-550 a week in 30 lines, nothing in weeks 18 and 19 (a drop, one
+///   episode: a busy series without a line);
+/// - SPARSE-CO: 5000 in weeks 5, 15 and 25 only, one line each (judged by the count
+///   model alone, and ordinary).
 fn v01_fixture() -> Vec<Line> {
     let hs = "3102300000";
     let mut lines = Vec::new();
     for w in 0..SURGE_WEEKS {
-        let mut add = |who: &'static str, day: i32, q: f64| {
-            lines.push(vline(format!("{who}-W{w:02}"), day, (who, "NL"), hs, q));
+        let mut add = |who: &'static str, day: i32, q: f64, n: u32| {
+            for i in 1..=n {
+                let mut l = vline(
+                    format!("{who}-W{w:02}"),
+                    day,
+                    (who, "NL"),
+                    hs,
+                    q / f64::from(n),
+                );
+                l.line_no = i64::from(i);
+                lines.push(l);
+            }
         };
         let surge = if w == 24 {
             12_000.0
         } else {
             1000.0 + 50.0 * (w % 5) as f64
         };
-        add("SURGE-CO", wednesday(w), surge);
+        add("SURGE-CO", wednesday(w), surge, 1);
         let steady_day = match w {
             0 => MONDAY,
             w if w == SURGE_WEEKS - 1 => MONDAY + 7 * w as i32 + 6,
@@ -1377,12 +1389,12 @@ fn v01_fixture() -> Vec<Line> {
         } else {
             800.0 + 40.0 * (w % 4) as f64
         };
-        add("STEADY-CO", steady_day, steady);
+        add("STEADY-CO", steady_day, steady, 1);
         if w != 18 && w != 19 {
-            add("DROP-CO", wednesday(w), 500.0 + 25.0 * (w % 3) as f64);
+            add("DROP-CO", wednesday(w), 500.0 + 25.0 * (w % 3) as f64, 30);
         }
         if w % 10 == 5 {
-            add("SPARSE-CO", wednesday(w), 5000.0);
+            add("SPARSE-CO", wednesday(w), 5000.0, 1);
         }
     }
     lines
@@ -1408,7 +1420,7 @@ fn v01_surge() {
         ])
     );
 
-    // The surge, by hand. The panel's prior: the median over its judgeable series (at
+    // The surge, by hand. The panel's prior: the median over its walked series (at
     // least 4 active weeks) of the robust spread of all their active ln amounts.
     let x: BTreeMap<&str, Vec<f64>> = ["SURGE-CO", "STEADY-CO", "DROP-CO", "SPARSE-CO"]
         .into_iter()
@@ -1422,7 +1434,8 @@ fn v01_surge() {
     assert_eq!(spreads.len(), 3);
     let prior = naive(&spreads).median;
     // Week 24 against the previous 24 weeks (all active); shrunk towards the prior with
-    // weight 8, never under ln 1.1; one line a week, so line counts add nothing.
+    // weight 8, never under ln 1.1; calibrated as a robust z from 24 + 8 values; one
+    // line a week, so line counts add nothing.
     let sx = &x["SURGE-CO"];
     let w = ln_stats(&sx[..24]);
     assert_eq!(w.median, 1100f64.ln(), "median of 1000..1200 x 24 weeks");
@@ -1431,7 +1444,8 @@ fn v01_surge() {
         .sqrt()
         .max(1.1f64.ln());
     let z = (12_000f64.ln() - w.median) / scale;
-    assert!(z > 5.0);
+    let score = calibrated(z, 32);
+    assert!(score > 5.0 && score < z);
     let f = s
         .findings
         .iter()
@@ -1441,12 +1455,12 @@ fn v01_surge() {
     assert_close(f.number("observed"), 12_000.0, "observed");
     assert_close(f.number("baseline_median"), 1100.0, "median");
     assert_close(f.number("baseline_mad"), w.mad, "mad");
-    assert_close(f.number("score"), z, "score");
+    assert_close(f.number("score"), score, "score");
     assert_eq!(f.group_size(), 24);
     assert!(
         f.text("explanation").contains(&format!(
-            "quantity 12000 in the week of {} is {:.1}x the median 1100 of the previous 24 \
-             weeks (24 active, with a median of 1.000 lines) (robust z {z:.1}; 1 lines",
+            "quantity 12000 in the week of {} is {:.1}x the median 1100 of the active weeks \
+             (24 of the previous 24; score {score:.1}, probability",
             ymd(week(24)),
             12_000.0 / 1100.0
         )),
@@ -1454,17 +1468,14 @@ fn v01_surge() {
         f.text("explanation")
     );
 
-    // The drop, by hand: weeks 18 and 19 are one episode, reported at its first week
-    // (both score 10). Window: weeks 0..18, amounts 500/525/550 x 6: median 525, MAD
-    // 25; the scale is the floor 10% of the median (1.4826 * 25 < 52.5).
+    // The drop: weeks 18 and 19 are one episode. Window of week 18: weeks 0..18,
+    // amounts 500/525/550 x 6: median 525, MAD 25; the amount's robust z is at most
+    // 10 (the scale's floor is 10% of the median), which a window of 18 weeks does not
+    // make rare; 540 lines over those 18 weeks and none in week 18 are.
     let dx = &x["DROP-CO"];
     let d = naive(&dx[..18]);
-    assert_eq!((d.median, d.mad), (525.0, 25.0));
-    let scale = (1.4826 * d.mad).max(0.1 * d.median);
-    let z18 = (0.0 - d.median) / scale;
-    let d19 = naive(&dx[..19]);
-    let z19 = (0.0 - d19.median) / (1.4826 * d19.mad).max(0.1 * d19.median);
-    assert!(z18 <= z19, "the first week has the higher score");
+    assert_close(d.median, 525.0, "median");
+    assert_close(d.mad, 25.0, "mad");
     let f = s
         .findings
         .iter()
@@ -1474,8 +1485,8 @@ fn v01_surge() {
     assert_close(f.number("observed"), 0.0, "observed");
     assert_close(f.number("baseline_median"), d.median, "median");
     assert_close(f.number("baseline_mad"), d.mad, "mad");
-    assert_close(f.number("score"), -z18, "score");
-    assert_eq!(f.group_size(), 18);
+    assert!(f.number("score") > 5.0);
+    assert!(calibrated(10.0, 18) < 5.0);
     assert!(
         f.text("explanation")
             .contains("one episode of 2 consecutive weeks"),
@@ -1489,13 +1500,10 @@ fn v01_surge() {
 
     let v = &s.manifest["volume"];
     assert_eq!(v["series"], serde_json::json!({"hs6+importer": 4}));
-    assert_eq!(v["series_judged"], 3);
-    assert_eq!(
-        v["series_not_judged"],
-        serde_json::json!({"sparse_history": 1})
-    );
-    // 8 weeks of too-short history in each of the 3 walked series.
-    assert_eq!(v["periods_not_judged"]["too_short"], 24);
+    assert_eq!(v["series_judged"], 4);
+    assert_eq!(v["series_not_judged"], serde_json::json!({}));
+    // The 8 weeks after each series' first line.
+    assert_eq!(v["periods_not_judged"]["too_short"], 32);
     assert_eq!(v["partial_first_period"], false);
     assert_eq!(v["partial_last_period"], false);
     snap.check(&s);

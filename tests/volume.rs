@@ -115,7 +115,11 @@ fn scan_finds_planted_volume_anomalies() {
         .map(|n| n.as_u64().unwrap())
         .sum();
     assert_eq!(by_key, found.len() as u64);
-    assert!(v["series_not_judged"]["sparse_history"].as_u64().unwrap() > 0);
+    // Only series too short to have history are left out; every other is judged.
+    assert!(v["periods_not_judged"]["too_short"].as_u64().unwrap() > 0);
+    assert!(
+        v["series_judged"].as_u64().unwrap() > v["series"]["hs6+importer"].as_u64().unwrap() / 2
+    );
 }
 
 /// One importer splits 3,600 kg of ammonium nitrate into four lines of 900-990 kg on

@@ -46,8 +46,8 @@ pub use split_shipment::{
     SplitShipment, SplitShipmentConfig, SplitWindow, ThresholdSpec, split_score,
 };
 pub use surge::{
-    FlagScale, NotJudged, Series, SeriesFlag, Surge, SurgeConfig, SurgeCounts, SurgeScratch,
-    SurgeWork, panel_context,
+    ActiveCell, NotJudged, Series, SeriesFlag, Surge, SurgeBasis, SurgeConfig, SurgeCounts,
+    SurgeScratch, SurgeWork, panel_context,
 };
 
 use serde::{Deserialize, Serialize};

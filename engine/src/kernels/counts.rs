@@ -34,6 +34,13 @@ pub struct GammaPrior {
     pub rate: f64,
 }
 
+impl Default for GammaPrior {
+    /// [`GammaPrior::weak`] without a mean.
+    fn default() -> Self {
+        GammaPrior::weak(f64::NAN)
+    }
+}
+
 impl GammaPrior {
     /// The method-of-moments fit to a panel's series, each given as (lines, periods):
     /// the mean rate `m` and the variance `v` of the rates beyond the Poisson noise
@@ -76,22 +83,43 @@ impl GammaPrior {
     }
 
     /// `ln P(K >= k)` for the next period's count `K` under this rate distribution.
-    pub fn ln_sf(self, k: u64) -> f64 {
+    pub fn ln_sf(self, k: f64) -> f64 {
         nb_ln_sf(k, self.shape, self.rate / (self.rate + 1.0))
+    }
+
+    /// `ln P(K <= k)` for the next period's count `K`.
+    pub fn ln_cdf(self, k: f64) -> f64 {
+        nb_ln_cdf(k, self.shape, self.rate / (self.rate + 1.0))
+    }
+
+    /// A weak prior when a panel gives none: the mean rate `mean` (or one line in 20
+    /// periods without one), as uncertain as an exponential (shape 1).
+    pub fn weak(mean: f64) -> GammaPrior {
+        let mean = if mean > 0.0 && mean.is_finite() {
+            mean
+        } else {
+            0.05
+        };
+        GammaPrior {
+            shape: 1.0,
+            rate: 1.0 / mean,
+        }
     }
 }
 
 /// `ln P(K >= k)` for a negative binomial count `K` with `r` (> 0) and success
 /// probability `p` in (0, 1): exact through the regularised incomplete beta function,
-/// and by summing the terms in log space in the far tail, where it underflows.
-pub fn nb_ln_sf(k: u64, r: f64, p: f64) -> f64 {
-    if !(r > 0.0 && r.is_finite() && p > 0.0 && p < 1.0) {
+/// and by summing the terms in log space in the far tail, where it underflows. A
+/// fractional `k` (a count divided by its dispersion) continues the tail through the
+/// same incomplete beta.
+pub fn nb_ln_sf(k: f64, r: f64, p: f64) -> f64 {
+    if !(r > 0.0 && r.is_finite() && p > 0.0 && p < 1.0 && k.is_finite()) {
         return f64::NAN;
     }
-    if k == 0 {
+    if k <= 0.0 {
         return 0.0;
     }
-    let sf = beta_reg(k as f64, r, 1.0 - p);
+    let sf = beta_reg(k, r, 1.0 - p);
     if sf > 1e-280 {
         return sf.ln();
     }
@@ -99,7 +127,7 @@ pub fn nb_ln_sf(k: u64, r: f64, p: f64) -> f64 {
     // terms (each ratio (1 - p)(j + r) / (j + 1) is below 1 out here).
     let mut ln_sum = 0.0f64;
     let (mut term, mut total) = (1.0f64, 1.0f64);
-    let mut j = k as f64;
+    let mut j = k;
     for _ in 0..1_000_000 {
         term *= (1.0 - p) * (j + r) / (j + 1.0);
         total += term;
@@ -116,9 +144,28 @@ pub fn nb_ln_sf(k: u64, r: f64, p: f64) -> f64 {
     nb_ln_pmf(k, r, p) + ln_sum + total.ln()
 }
 
+/// `ln P(K <= k)` for a negative binomial count `K` (parameters as [`nb_ln_sf`]), by
+/// summing the terms up to `floor(k)` in log space (a lower tail is judged at small
+/// counts).
+pub fn nb_ln_cdf(k: f64, r: f64, p: f64) -> f64 {
+    if !(r > 0.0 && r.is_finite() && p > 0.0 && p < 1.0 && k.is_finite()) || k < 0.0 {
+        return f64::NAN;
+    }
+    let top = k.floor();
+    let lead = nb_ln_pmf(top, r, p);
+    // Terms downwards from the top, relative to it: each is the one above times
+    // (j + 1) / ((1 - p)(j + r)).
+    let (mut term, mut total, mut j) = (1.0f64, 1.0f64, top - 1.0);
+    while j >= 0.0 {
+        term *= (j + 1.0) / ((1.0 - p) * (j + r));
+        total += term;
+        j -= 1.0;
+    }
+    (lead + total.ln()).min(0.0)
+}
+
 /// `ln P(K = k)` of the negative binomial.
-pub fn nb_ln_pmf(k: u64, r: f64, p: f64) -> f64 {
-    let k = k as f64;
+pub fn nb_ln_pmf(k: f64, r: f64, p: f64) -> f64 {
     ln_gamma(k + r) - ln_gamma(k + 1.0) - ln_gamma(r) + r * p.ln() + k * (1.0 - p).ln()
 }
 
@@ -132,7 +179,7 @@ mod tests {
 
     /// The tail by direct summation of the probabilities below `k`.
     fn naive_sf(k: u64, r: f64, p: f64) -> f64 {
-        1.0 - (0..k).map(|j| nb_ln_pmf(j, r, p).exp()).sum::<f64>()
+        1.0 - (0..k).map(|j| nb_ln_pmf(j as f64, r, p).exp()).sum::<f64>()
     }
 
     proptest! {
@@ -140,16 +187,24 @@ mod tests {
         fn tail_matches_direct_summation(k in 0u64..60, r in 0.05f64..40.0, p in 0.05f64..0.98) {
             let want = naive_sf(k, r, p);
             prop_assume!(want > 1e-9);
-            let got = nb_ln_sf(k, r, p).exp();
+            let got = nb_ln_sf(k as f64, r, p).exp();
             prop_assert!((got - want).abs() <= 1e-9 + 1e-7 * want, "{got} vs {want}");
         }
 
         /// The far tail joins the exact one and keeps falling.
         #[test]
+        fn lower_tail_matches_direct_summation(k in 0u64..60, r in 0.05f64..40.0, p in 0.05f64..0.98) {
+            let want: f64 = (0..=k).map(|j| nb_ln_pmf(j as f64, r, p).exp()).sum();
+            prop_assume!(want > 1e-300);
+            let got = nb_ln_cdf(k as f64, r, p);
+            prop_assert!((got - want.ln()).abs() <= 1e-9, "{got} vs {}", want.ln());
+        }
+
+        #[test]
         fn far_tail_is_continuous_and_decreasing(r in 0.1f64..10.0, p in 0.5f64..0.99) {
             let mut last = 0.0;
             for k in 1..2_000u64 {
-                let v = nb_ln_sf(k, r, p);
+                let v = nb_ln_sf(k as f64, r, p);
                 prop_assert!(v.is_finite() && v <= last + 1e-9, "k {k}: {v} after {last}");
                 prop_assert!(last - v < 10.0, "k {k}: a jump from {last} to {v}");
                 last = v;
@@ -211,11 +266,11 @@ mod tests {
             rate: 10.0,
         };
         // 2 lines in 26 weeks, then 25 lines in one week.
-        let ln_p = prior.posterior(2.0, 26.0).ln_sf(25);
+        let ln_p = prior.posterior(2.0, 26.0).ln_sf(25.0);
         assert!(ln_p < -40.0, "{ln_p}");
         // A regular importer (2 lines a week) with 4 lines: ordinary.
-        let ln_p = prior.posterior(52.0, 26.0).ln_sf(4);
+        let ln_p = prior.posterior(52.0, 26.0).ln_sf(4.0);
         assert!(ln_p > (0.05f64).ln(), "{ln_p}");
-        assert!(nb_ln_sf(3, -1.0, 0.5).is_nan());
+        assert!(nb_ln_sf(3.0, -1.0, 0.5).is_nan());
     }
 }

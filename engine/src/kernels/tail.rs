@@ -102,7 +102,7 @@ fn ln_sf_t(t: f64, nu: f64) -> f64 {
 }
 
 /// The `z` with `ln P(Z > z) = ln_p` for a standard normal `Z`.
-fn normal_z_of_ln_sf(ln_p: f64) -> f64 {
+pub fn normal_z_of_ln_sf(ln_p: f64) -> f64 {
     if ln_p > -690.0 {
         // P(Z > z) = erfc(z / sqrt 2) / 2.
         return std::f64::consts::SQRT_2 * erfc_inv(2.0 * ln_p.exp());

@@ -5,6 +5,7 @@
 use super::SeriesKind;
 use super::cells::{CellAgg, CellKey, NO_SYMBOL};
 use super::panel::Panel;
+use crate::kernels::counts::GammaPrior;
 use crate::kernels::order_stats::{OrderStats, order_stats};
 
 /// One series cell of a key kind: (series key, period index, sums).
@@ -62,14 +63,30 @@ pub struct PanelContext {
     pub typical: Option<OrderStats>,
 }
 
-/// The pooled spreads of a panel's series: the prior a short window's spread is shrunk
-/// towards.
+/// What a panel tells about one of its series beyond the series' own history: the
+/// pooled spreads a short window's spread is shrunk towards, and the count model of
+/// its occasional series.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Prior {
     /// Median over the panel's series of the spread of their active ln amounts.
     pub ln_amount: f64,
     /// Median over the panel's series of the spread of their active line counts.
     pub lines: f64,
+    /// The gamma distribution of the panel's series rates, in dispersion units per
+    /// period (line counts divided by `dispersion`).
+    pub rates: GammaPrior,
+    /// Lines come in declarations of several lines, so line counts vary more than
+    /// Poisson counts: `sum n^2 / sum n` over the active periods of the panel's
+    /// occasional series (one declaration in most such periods), the largest 1% left
+    /// out; at least 1 (0: not known, taken as 1).
+    pub dispersion: f64,
+}
+
+impl Prior {
+    /// The dispersion, at least 1.
+    pub fn dispersion(&self) -> f64 {
+        self.dispersion.max(1.0)
+    }
 }
 
 /// The typical ln amount of a panel's cells.

@@ -48,8 +48,9 @@ use crate::series::cells::{CellAgg, CellKey};
 use crate::series::{PeriodKind, period_id, period_start};
 use crate::store::series::StoredSeries;
 
-/// Layout version of a baseline folder (4: price tiers in `groups.parquet`).
-pub const FORMAT: u32 = 4;
+/// Layout version of a baseline folder (5: the count model of each volume panel in
+/// `series.parquet`).
+pub const FORMAT: u32 = 5;
 
 /// `baseline.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

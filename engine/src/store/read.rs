@@ -14,6 +14,7 @@ use super::{Baseline, BaselineMeta, BaselineStats, FORMAT, StoredCell, StoredLin
 use crate::baseline::{FineKey, StoredGroup, StoredGroups};
 use crate::error::{Error, Result};
 use crate::kernels::codes::{Code, HsCode};
+use crate::kernels::counts::GammaPrior;
 use crate::kernels::fixed::FixedSum;
 use crate::kernels::order_stats::OrderStats;
 use crate::kernels::tiers::Tiers;
@@ -407,6 +408,8 @@ fn decode_panels(b: &RecordBatch, v: &mut StoredSeries) -> Result<()> {
     let (hs6, start, end) = (u64s("hs6")?, u64s("rows_start")?, u64s("rows_end")?);
     let f64s = |n: &str| values::<Float64Type>(b, n);
     let (prior_a, prior_n) = (f64s("prior_ln_amount")?, f64s("prior_lines")?);
+    let (shape, rate) = (f64s("prior_rates_shape")?, f64s("prior_rates_rate")?);
+    let dispersion = f64s("prior_dispersion")?;
     let count_col = b
         .column_by_name("typical_count")
         .and_then(|a| a.as_primitive_opt::<UInt64Type>())
@@ -424,6 +427,11 @@ fn decode_panels(b: &RecordBatch, v: &mut StoredSeries) -> Result<()> {
                 prior: Prior {
                     ln_amount: prior_a[i],
                     lines: prior_n[i],
+                    rates: GammaPrior {
+                        shape: shape[i],
+                        rate: rate[i],
+                    },
+                    dispersion: dispersion[i],
                 },
                 typical,
             },

@@ -304,6 +304,9 @@ fn panels_batch(v: &StoredSeries) -> Result<RecordBatch> {
         u64s(|r| r.hs6),
         f64s(|r| r.context.prior.ln_amount),
         f64s(|r| r.context.prior.lines),
+        f64s(|r| r.context.prior.rates.shape),
+        f64s(|r| r.context.prior.rates.rate),
+        f64s(|r| r.context.prior.dispersion),
         Arc::new(
             p.iter()
                 .map(|r| r.context.typical.map(|t| t.count))
@@ -323,6 +326,9 @@ fn panels_batch(v: &StoredSeries) -> Result<RecordBatch> {
         Field::new("hs6", DataType::UInt64, false),
         f("prior_ln_amount"),
         f("prior_lines"),
+        f("prior_rates_shape"),
+        f("prior_rates_rate"),
+        f("prior_dispersion"),
         Field::new("typical_count", DataType::UInt64, true),
         f("typical_q1"),
         f("typical_median"),

@@ -1,67 +1,79 @@
 //! `surge` (V01): a period far above (or below) its series' own recent history.
 //!
 //! **What it detects.** A surge of ammonium nitrate to one importer, a spike of mask
-//! imports from one origin, precursors piling up at one office; with `drops`, a sudden
-//! collapse of a steady series (an office whose declarations of a good stop, diversion
-//! to another route).
+//! imports from one origin, precursors piling up at one office, a burst of lines from
+//! an importer that usually ships once a quarter; with `drops`, a sudden collapse of a
+//! steady series (an office whose declarations of a good stop, diversion to another
+//! route).
 //!
 //! **Method.** For each series (see [`crate::series`]) and period `t`, the trailing
 //! window is the previous `window` periods (`t` excluded; fewer at the start of the
-//! data). Amounts are heavy-tailed (a week's total is often one or two large lines), so:
+//! data). A period is judged once the series has `min_history` periods since its first
+//! line; only a period with a line can be a surge. Three rules, each scored on the
+//! scale of the calibrated price scores (the `z` of a standard normal with the same
+//! tail probability), the highest score counting:
 //!
-//! - **Surges** are judged multiplicatively, on the ln amounts of the window's *active*
-//!   (non-zero) periods: with their median `m`, MAD and mean absolute deviation,
-//!   `own = 1.4826 * MAD` (or `1.253314 * mean abs. deviation` when MAD = 0). A window
-//!   of a few active periods says little about its spread, so `own` is shrunk towards
-//!   the panel's pooled spread `p` (the median spread of the series of the same HS6 and
-//!   key kind over their whole range): `scale = sqrt((k * own^2 + w * p^2) / (k + w))`
-//!   with `k` the window's active periods and `w = prior_weight`; never less than
-//!   `ln(1 + min_relative_spread)`. `z = (ln x_t - m) / scale` and
-//!   `ratio = x_t / exp(m)`.
-//! - **Line counts** are judged beside the amount: the period's line count against the
-//!   line counts of the same active periods, with the same shrinkage (towards the
-//!   panel's pooled line-count spread) and never less than the Poisson spread
-//!   `sqrt(median)` (at least 1). A burst of many lines whose amounts stay within their
-//!   usual spread is still a surge.
-//! - A **surge** is `ratio >= min_ratio` and `max(z, z_lines) > threshold`; the score is
-//!   that maximum. An importer who buys every few weeks is compared with the size of
-//!   its usual purchases, not with its many zero weeks. `baseline_median` is `exp(m)`
-//!   (the median active amount; for an even count, the geometric mean of the two middle
-//!   ones) and `baseline_mad` the MAD of the ln amounts.
-//! - **Drops** (when `drops`) are judged on the amounts themselves, zeros included, and
-//!   only in *steady* series (the window's median is above 0: active in more than half
-//!   of its periods) and in periods the data covers entirely (a half-loaded last week is
-//!   not a drop): `scale = 1.4826 * MAD` (mean-AD rule at MAD = 0), never less than
-//!   `min_relative_spread * median`; a drop is `z < -threshold` and
-//!   `x_t <= median / min_ratio`. `baseline_median` and `baseline_mad` are the window's
-//!   median and MAD of amounts.
+//! - **Amount** (a window with at least `min_nonzero` active periods). Amounts are
+//!   heavy-tailed (a week's total is often one or two large lines), so the ln amounts
+//!   of the window's *active* periods are compared: with their median `m`, MAD and mean
+//!   absolute deviation, `own = 1.4826 * MAD` (or `1.253314 * mean abs. deviation` when
+//!   MAD = 0). A few active periods say little about their spread, so `own` is shrunk
+//!   towards the panel's pooled spread `p` (the median spread of the series of the same
+//!   HS6 and key kind): `scale = sqrt((k * own^2 + w * p^2) / (k + w))` with `k` the
+//!   active periods and `w = prior_weight`, never less than
+//!   `ln(1 + min_relative_spread)`. `z = (ln x_t - m) / scale`, calibrated as a robust
+//!   z from `k + w` values ([`crate::kernels::tail::calibrated_z`]). The amount must be
+//!   at least `min_ratio` times `exp(m)`.
+//! - **Lines in a steady series** (a window active in more than half its periods and
+//!   in at least `min_nonzero`): the period's line count against the line counts of
+//!   the same active periods, with the same shrinkage (towards the panel's pooled
+//!   line-count spread), never less than the Poisson spread `sqrt(median)` (at least
+//!   1), calibrated likewise; the amount must reach `min_ratio` times its median too.
+//! - **Lines against the count model** (every window, empty ones included): the
+//!   Poisson-gamma count model of [`crate::kernels::counts`]. The series' rate of lines
+//!   per period has the panel's gamma prior (method of moments over the panel's series,
+//!   each its lines since its first line), updated by the window's lines over the
+//!   window's periods since the series' first line (empirical Bayes: a short history
+//!   leans on the panel); the period's count is judged by its negative-binomial tail
+//!   probability `P(K >= k)`. Lines come in declarations of several lines, so counts
+//!   are divided by the panel's dispersion (`sum n^2 / sum n` over the active periods,
+//!   up to three times their upper quartile, of its occasional series: those active
+//!   in at most half their periods; quasi-Poisson) before they are judged, the period's
+//!   count rounded down (a burst of one large declaration is not many). The period needs
+//!   at least `min_lines` lines and `min_ratio` times the model's expected lines (the
+//!   minimum-count rule of the surveillance literature).
 //!
-//! A drop's score is `|z|`. Consecutive flagged periods of the same direction are one
-//! episode, reported once at its highest score (its length is in the explanation).
+//! A surge's score must exceed `threshold`. `baseline_median` is `exp(m)` (the median
+//! active amount; for an even count, the geometric mean of the two middle ones; empty
+//! without an active period) and `baseline_mad` the MAD of the ln amounts.
 //!
-//! **Guard chain** (in this order; a period stopped by a guard is not judged for
-//! surges, and is counted in `manifest.json` under `volume.periods_not_judged`):
-//! 1. `too_short`: fewer than `min_history` periods before `t` in the data. A series
-//!    whose whole range is that short is counted under `volume.series_not_judged`.
-//! 2. `all_zero_history`: every period of the window is zero (new activity is the
-//!    first-time detectors' business, not a surge).
-//! 3. `sparse_history`: fewer than `min_nonzero` active periods in the window. A series
-//!    with fewer active periods than that in its whole range is counted once as
-//!    `sparse_history` under `volume.series_not_judged` without being walked.
-//! 4. MAD = 0: the mean-absolute-deviation scale; the pooled spread and the spread
-//!    floor then keep the scale positive, so a perfectly steady series is judged on its
-//!    ratio.
+//! **Drops** (when `drops`) are judged on the amounts themselves, zeros included, and
+//! only in *steady* windows (above) and in periods the data covers entirely (a
+//! half-loaded last week is not a drop): `scale = 1.4826 * MAD` (mean-AD rule at
+//! MAD = 0), never less than `min_relative_spread * median`; a drop is
+//! `x_t <= median / min_ratio` with a calibrated `|z|` (from the window's periods)
+//! above `threshold`. `baseline_median` and `baseline_mad` are the window's median and
+//! MAD of amounts.
+//!
+//! Consecutive flagged periods of the same direction are one episode, reported once at
+//! its highest score (its length is in the explanation).
+//!
+//! **Guard** (counted in `manifest.json` under `volume.periods_not_judged`): a period
+//! fewer than `min_history` periods after its series' first line is `too_short`; a
+//! series whose whole range is that short is counted under `volume.series_not_judged`.
+//! Every other period of every series is judged.
 //!
 //! **Seasonal comparison** (`seasonal = true`): when the data holds the same period a
 //! year earlier with `seasonal_half_width` periods on each side (52 weeks or 12 months
-//! back), a trailing flag must also be a flag, same direction and same rules, against
+//! back), a trailing flag must also be a flag, same direction and same rule, against
 //! that seasonal window; the score is the smaller of the two. A seasonal window without
 //! activity confirms a surge. Flags the season explains are withdrawn and counted
 //! (`volume.withdrawn_by_season`).
 //!
 //! **Defaults.** Weeks: `window` 26, `min_history` 8, `min_nonzero` 4. Months: 12, 6, 3.
-//! `threshold` 5, `min_ratio` 3, `min_relative_spread` 0.1, `prior_weight` 8 (periods),
-//! `drops` true, `seasonal` false, `seasonal_half_width` 2 (weeks) or 1 (month).
+//! `threshold` 5, `min_ratio` 3, `min_lines` 5, `min_relative_spread` 0.1,
+//! `prior_weight` 8 (periods), `drops` true, `seasonal` false, `seasonal_half_width` 2
+//! (weeks) or 1 (month).
 //!
 //! **Known false positives.** Seasonal goods without `seasonal`; an importer who
 //! consolidates a quarter's purchases into one shipment; a new contract; the first
@@ -69,6 +81,7 @@
 
 use serde::{Deserialize, Serialize};
 
+mod count;
 mod panel;
 mod walk;
 
@@ -95,6 +108,8 @@ pub struct SurgeConfig {
     pub threshold: f64,
     /// Ratio to the trailing median a surge must reach (a drop: its inverse).
     pub min_ratio: f64,
+    /// Lines a period needs to be a surge by the count model.
+    pub min_lines: u32,
     /// The scale is never less than this share of the trailing median.
     pub min_relative_spread: f64,
     /// Weight, in periods, of the panel's pooled spread in a window's spread.
@@ -115,6 +130,7 @@ impl Default for SurgeConfig {
             min_nonzero: None,
             threshold: 5.0,
             min_ratio: 3.0,
+            min_lines: 5,
             min_relative_spread: 0.1,
             prior_weight: 8.0,
             drops: true,
@@ -162,39 +178,36 @@ impl SurgeConfig {
 /// Why a period was not judged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NotJudged {
-    /// Fewer than `min_history` periods before it.
+    /// Fewer than `min_history` periods since the series' first line.
     TooShort,
-    /// The whole window is zero.
-    AllZeroHistory,
-    /// Fewer than `min_nonzero` non-zero periods in the window.
-    SparseHistory,
 }
 
 impl NotJudged {
     /// Every reason, in guard order.
-    pub const ALL: [NotJudged; 3] = [
-        NotJudged::TooShort,
-        NotJudged::AllZeroHistory,
-        NotJudged::SparseHistory,
-    ];
+    pub const ALL: [NotJudged; 1] = [NotJudged::TooShort];
 
     /// snake_case name used in summaries.
     pub fn name(self) -> &'static str {
         match self {
             NotJudged::TooShort => "too_short",
-            NotJudged::AllZeroHistory => "all_zero_history",
-            NotJudged::SparseHistory => "sparse_history",
         }
     }
 }
 
-/// On which scale a flag's window statistics are.
+/// An active period of a series: (period index, lines, amount).
+pub type ActiveCell = (usize, f64, f64);
+
+/// Which rule made a flag.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FlagScale {
-    /// ln amounts of the window's active periods (surges).
-    LnActive,
-    /// Amounts, zeros included (drops).
+pub enum SurgeBasis {
+    /// The amount against the ln amounts of the window's active periods.
     Amount,
+    /// The line count against the line counts of a steady window's active periods.
+    Lines,
+    /// The line count against the count model.
+    Count,
+    /// A drop of the amount against the window's amounts, zeros included.
+    Drop,
 }
 
 /// One flagged episode of a series.
@@ -202,28 +215,37 @@ pub enum FlagScale {
 pub struct SeriesFlag {
     /// Period index (within the data range) of the episode's highest score.
     pub t: usize,
-    /// |z| (the smaller of trailing and seasonal when seasonal).
+    /// First period of the episode.
+    pub start: usize,
+    /// Calibrated score (the smaller of trailing and seasonal when seasonal).
     pub score: f64,
     /// `high` for a surge, `low` for a drop.
     pub direction: Direction,
+    /// The rule that gave the score.
+    pub basis: SurgeBasis,
     /// The period's amount.
     pub observed: f64,
-    /// Trailing window statistics, on `scale`.
+    /// The period's lines.
+    pub lines: f64,
+    /// Trailing window statistics: of the ln amounts of its active periods (`count` 0
+    /// when it has none), or of its amounts for a drop.
     pub window: WindowStats,
-    /// Scale of `window`.
-    pub scale: FlagScale,
     /// Consecutive flagged periods of the episode.
     pub episode: usize,
-    /// Surges: median line count of the window's active periods.
-    pub lines_median: f64,
+    /// The lines the window leads one to expect: the median line count of its active
+    /// periods, or the count model's mean.
+    pub expected_lines: f64,
+    /// Lines in the window.
+    pub window_lines: f64,
 }
 
 impl SeriesFlag {
-    /// The window's median amount (natural scale).
+    /// The window's median amount (natural scale; NaN when no active period).
     pub fn baseline_median(&self) -> f64 {
-        match self.scale {
-            FlagScale::LnActive => self.window.median.exp(),
-            FlagScale::Amount => self.window.median,
+        match self.basis {
+            SurgeBasis::Drop => self.window.median,
+            _ if self.window.count == 0 => f64::NAN,
+            _ => self.window.median.exp(),
         }
     }
 }
@@ -234,11 +256,11 @@ pub struct SurgeCounts {
     /// Series walked with at least one judged period.
     pub series_judged: u64,
     /// Series not judged at all, by [`NotJudged`] (index `reason as usize`).
-    pub series_not_judged: [u64; 3],
+    pub series_not_judged: [u64; NotJudged::ALL.len()],
     /// Periods judged.
     pub periods_judged: u64,
     /// Periods not judged by reason.
-    pub periods_not_judged: [u64; 3],
+    pub periods_not_judged: [u64; NotJudged::ALL.len()],
     /// Flags withdrawn by the seasonal comparison.
     pub withdrawn_by_season: u64,
 }
@@ -249,7 +271,7 @@ impl SurgeCounts {
         self.series_judged += o.series_judged;
         self.periods_judged += o.periods_judged;
         self.withdrawn_by_season += o.withdrawn_by_season;
-        for i in 0..3 {
+        for i in 0..NotJudged::ALL.len() {
             self.series_not_judged[i] += o.series_not_judged[i];
             self.periods_not_judged[i] += o.periods_not_judged[i];
         }
@@ -277,6 +299,8 @@ pub struct SurgeScratch {
     kernel: TrailingWindow,
     ln: Vec<f64>,
     active_lines: Vec<f64>,
+    /// Cumulative line counts (the window's lines for the count model).
+    cum: Vec<f64>,
     /// Scratch of the windows sorted whole: line counts where a surge is possible, and
     /// a series' spreads over its whole range.
     sorted: Vec<f64>,
@@ -284,6 +308,26 @@ pub struct SurgeScratch {
 }
 
 impl SurgeScratch {
+    /// The walk's views of a series: ln amounts and line counts of its active periods
+    /// (absent = NaN), and cumulative line counts.
+    fn prepare(&mut self, x: &[f64], lines: &[f64]) {
+        self.ln.clear();
+        self.ln
+            .extend(x.iter().map(|&v| if v > 0.0 { v.ln() } else { f64::NAN }));
+        self.active_lines.clear();
+        self.active_lines.extend(
+            x.iter()
+                .zip(lines)
+                .map(|(&v, &n)| if v > 0.0 { n } else { f64::NAN }),
+        );
+        self.cum.clear();
+        self.cum.push(0.0);
+        for (i, &n) in self.active_lines.iter().enumerate() {
+            self.cum
+                .push(self.cum[i] + if n.is_nan() { 0.0 } else { n });
+        }
+    }
+
     /// Buffers for `surge`'s window.
     pub fn new(surge: &Surge) -> SurgeScratch {
         SurgeScratch {
@@ -301,6 +345,7 @@ pub struct Surge {
     min_nonzero: usize,
     threshold: f64,
     min_ratio: f64,
+    min_lines: f64,
     min_relative_spread: f64,
     prior_weight: f64,
     drops: bool,
@@ -320,6 +365,7 @@ impl Surge {
             min_nonzero: c.min_nonzero.unwrap_or(min_nonzero),
             threshold: c.threshold,
             min_ratio: c.min_ratio,
+            min_lines: f64::from(c.min_lines.max(1)),
             min_relative_spread: c.min_relative_spread,
             prior_weight: c.prior_weight,
             drops: c.drops,
@@ -344,20 +390,10 @@ impl Surge {
         self.window
     }
 
-    /// Whether a series with `cells` periods holding a line can have a judged period
-    /// (a cheap test before building its row: most series are this sparse).
-    pub fn may_judge(&self, cells: usize) -> bool {
+    /// Whether a series with `cells` periods holding a line is walked period by period
+    /// ([`Surge::judge_series`]); a sparser one can only be judged by the count model,
+    /// on its active periods alone ([`Surge::judge_occasional`]).
+    pub fn walks(&self, cells: usize) -> bool {
         cells >= self.min_nonzero
-    }
-
-    /// Count a series [`Surge::may_judge`] turned away, as [`Surge::judge_series`]
-    /// would have.
-    pub fn count_unwalked(&self, periods: usize, counts: &mut SurgeCounts) {
-        let reason = if periods <= self.min_history {
-            NotJudged::TooShort
-        } else {
-            NotJudged::SparseHistory
-        };
-        counts.series_not_judged[reason as usize] += 1;
     }
 }

@@ -1,11 +1,13 @@
 //! The surge detector over one panel: its pooled spreads, every series' walk, and the
 //! findings of its flags.
 
-use super::{FlagScale, Series, SeriesFlag, Surge, SurgeCounts, SurgeScratch};
+use super::{ActiveCell, Series, SeriesFlag, Surge, SurgeBasis, SurgeCounts, SurgeScratch};
+use crate::detect::DetectorKind;
 use crate::detect::series::SeriesContext;
-use crate::detect::{DetectorKind, Direction};
+use crate::kernels::counts::GammaPrior;
 use crate::kernels::dates::format_ymd;
 use crate::kernels::order_stats::median_in_place;
+use crate::kernels::tail::ln_normal_sf;
 use crate::report::{Finding, sig};
 use crate::series::SeriesKind;
 use crate::series::cells::CellAgg;
@@ -20,6 +22,8 @@ pub struct SurgeWork {
     scratch: SurgeScratch,
     row: Vec<f64>,
     line_row: Vec<f64>,
+    line_row2: Vec<f64>,
+    cells: Vec<ActiveCell>,
     flags: Vec<SeriesFlag>,
 }
 
@@ -57,8 +61,8 @@ pub fn panel_context(
 }
 
 impl Surge {
-    /// The pooled spreads of a panel's series (series [`Surge::may_judge`] turns away
-    /// do not count).
+    /// The panel's prior: the pooled spreads of its walked series, and the count model
+    /// of its series' rates (every series, from its first line to the end of the data).
     fn pooled_prior(
         &self,
         entries: &[Entry],
@@ -68,26 +72,43 @@ impl Surge {
         work: &mut SurgeWork,
     ) -> Prior {
         let mut spreads: (Vec<f64>, Vec<f64>) = (Vec::new(), Vec::new());
+        let mut rates: Vec<(f64, f64)> = Vec::with_capacity(index.keys.len());
+        let occasional = &mut work.line_row;
+        occasional.clear();
         for s in 0..index.keys.len() {
             let run = index.run(entries, s);
-            if !self.may_judge(run.len()) {
+            let lines: u64 = run.iter().map(|e| u64::from(e.2.lines)).sum();
+            let span = periods.saturating_sub(run[0].1 as usize);
+            rates.push((lines as f64, span as f64));
+            if run.len() * 2 <= span {
+                occasional.extend(run.iter().map(|e| f64::from(e.2.lines)));
+            }
+            if !self.walks(run.len()) {
                 continue;
             }
             panel.row_into(s, &mut work.row);
-            lines_into(run, periods, &mut work.line_row);
-            if let Some((a, n)) = self.series_spread(&work.row, &work.line_row, &mut work.scratch) {
+            lines_into(run, periods, &mut work.line_row2);
+            if let Some((a, n)) = self.series_spread(&work.row, &work.line_row2, &mut work.scratch)
+            {
                 spreads.0.push(a);
                 spreads.1.push(n);
             }
         }
+        let dispersion = dispersion(occasional);
+        for r in &mut rates {
+            r.0 /= dispersion;
+        }
+        let mean = rates.iter().map(|r| r.0).sum::<f64>() / rates.iter().map(|r| r.1).sum::<f64>();
         Prior {
             ln_amount: median_in_place(&mut spreads.0),
             lines: median_in_place(&mut spreads.1),
+            rates: GammaPrior::fit(&rates).unwrap_or(GammaPrior::weak(mean)),
+            dispersion,
         }
     }
 
     /// Walk every series of a panel; `context` (from a stored baseline) replaces the
-    /// panel's own pooled spreads. Findings go to `out`, counts to `counts`.
+    /// panel's own prior. Findings go to `out`, counts to `counts`.
     pub fn judge_panel(
         &self,
         p: &PanelView<'_>,
@@ -104,27 +125,40 @@ impl Surge {
         };
         for s in 0..p.index.keys.len() {
             let run = p.index.run(p.entries, s);
-            if !self.may_judge(run.len()) {
-                // Too few periods with a line to ever be judged: counted, not walked.
-                self.count_unwalked(grid.len, counts);
-                continue;
-            }
-            p.panel.row_into(s, &mut work.row);
-            lines_into(run, grid.len, &mut work.line_row);
             work.flags.clear();
-            let series = Series {
-                amounts: &work.row,
-                lines: &work.line_row,
-                prior,
-                from: ctx.from,
-            };
-            self.judge_series(
-                &series,
-                |t| grid.complete(t),
-                &mut work.scratch,
-                counts,
-                &mut work.flags,
-            );
+            if self.walks(run.len()) {
+                p.panel.row_into(s, &mut work.row);
+                lines_into(run, grid.len, &mut work.line_row);
+                let series = Series {
+                    amounts: &work.row,
+                    lines: &work.line_row,
+                    prior,
+                    from: ctx.from,
+                };
+                self.judge_series(
+                    &series,
+                    |t| grid.complete(t),
+                    &mut work.scratch,
+                    counts,
+                    &mut work.flags,
+                );
+            } else {
+                // Too few active periods for a window rule: the count model alone,
+                // from the active periods.
+                work.cells.clear();
+                work.cells.extend(
+                    run.iter()
+                        .map(|e| (e.1 as usize, f64::from(e.2.lines), e.2.amount.value())),
+                );
+                self.judge_occasional(
+                    &work.cells,
+                    grid.len,
+                    prior,
+                    ctx.from,
+                    counts,
+                    &mut work.flags,
+                );
+            }
             for f in &work.flags {
                 let agg = run
                     .binary_search_by_key(&(f.t as u32), |e| e.1)
@@ -155,32 +189,59 @@ impl Surge {
         let w = &f.window;
         let measure = ctx.measure.name().replace('_', " ");
         let median = f.baseline_median();
-        let ratio = format!("{:.1}x", f.observed / median);
-        let active = match f.scale {
-            FlagScale::LnActive => format!(
-                " ({} active, with a median of {} lines)",
-                w.count,
-                sig(f.lines_median)
-            ),
-            FlagScale::Amount => String::new(),
-        };
-        let mut explanation = format!(
-            "{measure} {} in the {} {} is {ratio} the median {} of the previous {} {}s{active} \
-             (robust z {:.1}; {} lines, value {})",
-            sig(f.observed),
-            g.label(),
-            format_ymd(g.start(f.t)),
-            sig(median),
-            w.len,
+        let (period, when) = (
             g.kind.name(),
-            if f.direction == Direction::Low {
-                -f.score
-            } else {
-                f.score
-            },
-            agg.lines,
-            sig(agg.value.value()),
+            format!("{} {}", g.label(), format_ymd(g.start(f.t))),
         );
+        let tail = ln_normal_sf(f.score).exp();
+        let totals = format!("{} lines, value {}", agg.lines, sig(agg.value.value()));
+        let amount = format!("{measure} {}, {totals}", sig(f.observed));
+        let mut explanation = match f.basis {
+            SurgeBasis::Amount | SurgeBasis::Lines => {
+                let lead = if f.basis == SurgeBasis::Amount {
+                    format!(
+                        "{measure} {} in the {when} is {:.1}x the median {} of the active {period}s",
+                        sig(f.observed),
+                        f.observed / median,
+                        sig(median)
+                    )
+                } else {
+                    format!(
+                        "{} lines in the {when} against a median of {} lines in the active {period}s",
+                        f.lines,
+                        sig(f.expected_lines)
+                    )
+                };
+                let totals = if f.basis == SurgeBasis::Amount {
+                    &totals
+                } else {
+                    &amount
+                };
+                format!(
+                    "{lead} ({} of the previous {}; score {:.1}, probability {tail:.1e}; {totals})",
+                    w.count, w.len, f.score
+                )
+            }
+            SurgeBasis::Count => format!(
+                "{} lines in the {when} where {} lines in the previous {} {period}s and the \
+                 series of its HS6 lead one to expect {} (score {:.1}, probability {tail:.1e}; \
+                 {amount})",
+                f.lines,
+                f.window_lines,
+                w.len,
+                sig(f.expected_lines),
+                f.score
+            ),
+            SurgeBasis::Drop => format!(
+                "{measure} {} in the {when} is {:.1}x the median {} of the previous {} \
+                 {period}s (score {:.1}, probability {tail:.1e}; {totals})",
+                sig(f.observed),
+                f.observed / median,
+                sig(median),
+                w.len,
+                f.score,
+            ),
+        };
         if f.episode > 1 {
             explanation.push_str(&format!(
                 "; one episode of {} consecutive {}s",
@@ -203,7 +264,7 @@ impl Surge {
         );
         explanation = format!("{}: {explanation}", out.group_key);
         out.baseline_median = median;
-        out.baseline_mad = Some(w.mad);
+        out.baseline_mad = (!w.mad.is_nan()).then_some(w.mad);
         out.group_size = w.len as u64;
         out.score = f.score;
         out.direction = f.direction.name();
@@ -211,4 +272,22 @@ impl Surge {
         out.explanation = explanation;
         out
     }
+}
+
+/// The dispersion of line counts from the active periods of a panel's occasional
+/// series: `sum n^2 / sum n` over the periods with at most three times the upper
+/// quartile of lines (a burst, the thing looked for, would otherwise set the scale it
+/// is judged on), at least 1.
+fn dispersion(lines: &mut [f64]) -> f64 {
+    if lines.is_empty() {
+        return 1.0;
+    }
+    let q3 = lines.len() * 3 / 4;
+    let (_, &mut upper, _) = lines.select_nth_unstable_by(q3, f64::total_cmp);
+    let fence = 3.0 * upper;
+    let (s1, s2) = lines
+        .iter()
+        .filter(|&&n| n <= fence)
+        .fold((0.0, 0.0), |(a, b), &n| (a + n, b + n * n));
+    if s1 > 0.0 { (s2 / s1).max(1.0) } else { 1.0 }
 }

@@ -1,16 +1,25 @@
 //! The walk of one series: the trailing and seasonal windows, the surge and drop rules,
 //! episodes.
 
-use super::{FlagScale, NotJudged, Series, SeriesFlag, Surge, SurgeCounts, SurgeScratch};
+use super::{NotJudged, Series, SeriesFlag, Surge, SurgeBasis, SurgeCounts, SurgeScratch};
 use crate::detect::Direction;
 use crate::detect::scale::robust_sigma;
 use crate::kernels::rolling::WindowStats;
+use crate::kernels::tail::{calibrated_z, normal_z_of_ln_sf};
 use crate::series::entries::Prior;
+
+/// A rule's score with what the explanation needs.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Judged {
+    pub(super) score: f64,
+    pub(super) basis: SurgeBasis,
+    pub(super) expected_lines: f64,
+}
 
 impl Surge {
     /// Judge every period of a series from `series.from` on; `complete(t)` says whether
     /// the data covers period `t` entirely (drops are judged only there). Flags (one per
-    /// episode) go to `out`, counts to `counts`.
+    /// episode that reaches `from`) go to `out`, counts to `counts`.
     pub fn judge_series(
         &self,
         series: &Series<'_>,
@@ -20,135 +29,148 @@ impl Surge {
         out: &mut Vec<SeriesFlag>,
     ) {
         let x = series.amounts;
-        if x.len() <= self.min_history {
+        let Some(first) = x.iter().position(|&v| v > 0.0) else {
+            return;
+        };
+        if x.len() <= first + self.min_history {
             counts.series_not_judged[NotJudged::TooShort as usize] += 1;
+            counts.periods_not_judged[NotJudged::TooShort as usize] +=
+                (x.len() - first.max(series.from).min(x.len())) as u64;
             return;
         }
-        let active = x.iter().filter(|&&v| v > 0.0).count();
-        if active < self.min_nonzero {
-            counts.series_not_judged[NotJudged::SparseHistory as usize] += 1;
-            return;
-        }
-        counts.periods_not_judged[NotJudged::TooShort as usize] += self.min_history as u64;
+        scratch.prepare(x, series.lines);
+        let mark = out.len();
         // Each walk starts at `from`; when an episode is open there, it starts one
         // window earlier, until the episode's start is inside the walk.
+        let active = x.iter().filter(|&&v| v > 0.0).count();
         let drops = self.drops && active * 2 > self.min_history;
         for pass in [false, true] {
             if pass && !drops {
                 break;
             }
-            let mut start = series.from.max(self.min_history);
+            let mut start = series.from.max(first);
             loop {
-                let (mark, saved) = (out.len(), *counts);
+                let (pass_mark, saved) = (out.len(), *counts);
                 let open = if pass {
-                    self.drops(x, &complete, start, scratch, counts, out)
+                    self.drops(series, first, &complete, start, scratch, counts, out)
                 } else {
-                    self.surges(series, start, scratch, counts, out)
+                    self.surges(series, first, start, scratch, counts, out)
                 };
-                if !open || start <= self.min_history {
+                if !open || start <= first + self.min_history {
                     break;
                 }
-                out.truncate(mark);
+                out.truncate(pass_mark);
                 *counts = saved;
-                start = start.saturating_sub(self.window).max(self.min_history);
+                start = start.saturating_sub(self.window).max(first);
             }
         }
+        reaching(series.from, mark, out);
     }
 
-    /// The surge walk from `start`; whether period `start` was flagged.
+    /// The surge walk from `start` (`first`: the series' first active period); whether
+    /// period `start` was flagged.
     fn surges(
         &self,
         series: &Series<'_>,
+        first: usize,
         start: usize,
         scratch: &mut SurgeScratch,
         counts: &mut SurgeCounts,
         out: &mut Vec<SeriesFlag>,
     ) -> bool {
-        let Series {
-            amounts: x,
-            lines,
-            prior,
-            ..
-        } = *series;
-        // Surges: ln amounts and line counts of active periods (absent = NaN).
+        let (x, prior) = (series.amounts, series.prior);
         let SurgeScratch {
             kernel,
             ln,
             active_lines,
+            cum,
             sorted,
             dev,
         } = scratch;
-        ln.clear();
-        ln.extend(x.iter().map(|&v| if v > 0.0 { v.ln() } else { f64::NAN }));
-        active_lines.clear();
-        active_lines.extend(
-            x.iter()
-                .zip(lines)
-                .map(|(&v, &n)| if v > 0.0 { n } else { f64::NAN }),
-        );
-        let (min_nonzero, window) = (self.min_nonzero, self.window);
+        let window = self.window;
         let mut judged = 0u64;
         let mut open = false;
         let mut episodes = Episodes::default();
+        if start == 0 {
+            // The kernel starts at period 1: period 0 has no history.
+            counts.periods_not_judged[NotJudged::TooShort as usize] += 1;
+        }
         kernel.run(ln, start, |t, mut w| {
-            let reason = match w.count() {
-                0 => Some(NotJudged::AllZeroHistory),
-                n if n < min_nonzero => Some(NotJudged::SparseHistory),
-                _ => None,
-            };
-            if let Some(r) = reason {
-                counts.periods_not_judged[r as usize] += 1;
+            if t < first + self.min_history {
+                counts.periods_not_judged[NotJudged::TooShort as usize] += 1;
                 episodes.push(t, None, out);
                 return;
             }
             judged += 1;
-            // Only an active period can be a surge.
-            let Some(w) = (x[t] > 0.0).then(|| w.spread_stats()).flatten() else {
+            if x[t] <= 0.0 {
                 episodes.push(t, None, out);
                 return;
+            }
+            let (active, len) = (w.count(), w.len());
+            let steady = self.steady(active, len);
+            let amounts = if active >= self.min_nonzero {
+                w.spread_stats()
+            } else {
+                None
             };
-            let w = &w;
-            // The line counts' window over the same periods (as many active ones as
-            // the amounts' window), sorted only once the amount makes a surge possible:
-            // most periods are turned down by `min_ratio` first.
-            let mut wn = None;
-            let mut lines_window = || {
-                *wn.get_or_insert_with(|| {
-                    let values = &active_lines[t.saturating_sub(window)..t];
-                    WindowStats::of_with(values, sorted, dev)
-                })
-            };
-            let flag = self
-                .surge(ln[t], w, active_lines[t], &mut lines_window, prior)
-                .and_then(|score| {
-                    let seasonal = self.seasonal_window(ln, t).map(|sw| {
-                        if sw.count == 0 {
-                            Some(score)
-                        } else {
-                            let swn = || self.seasonal_window(active_lines, t);
-                            self.surge(ln[t], &sw, active_lines[t], swn, prior)
-                                .map(|s| s.min(score))
-                        }
-                    });
-                    match seasonal {
-                        None => Some(score),
-                        Some(Some(s)) => Some(s),
-                        Some(None) => {
-                            counts.withdrawn_by_season += 1;
-                            None
+            let in_window = cum[t] - cum[t.saturating_sub(window)];
+            let robust = amounts.and_then(|aw| {
+                let lines_window = || {
+                    steady
+                        .then(|| {
+                            WindowStats::of_with(
+                                &active_lines[t.saturating_sub(window)..t],
+                                sorted,
+                                dev,
+                            )
+                        })
+                        .flatten()
+                };
+                let score = self.robust_rules(ln[t], &aw, active_lines[t], lines_window, prior)?;
+                // Against the same season a year earlier.
+                match self.seasonal_window(ln, t) {
+                    None => Some(score),
+                    Some(sw) if sw.count == 0 => Some(score),
+                    Some(sw) => {
+                        let swn = || self.seasonal_window(active_lines, t);
+                        match self.robust_rules(ln[t], &sw, active_lines[t], swn, prior) {
+                            Some(s) => Some(Judged {
+                                score: s.score.min(score.score),
+                                ..score
+                            }),
+                            None => {
+                                counts.withdrawn_by_season += 1;
+                                None
+                            }
                         }
                     }
-                })
-                .map(|score| SeriesFlag {
-                    t,
-                    score,
-                    direction: Direction::High,
-                    observed: x[t],
-                    window: *w,
-                    scale: FlagScale::LnActive,
-                    episode: 1,
-                    lines_median: lines_window().map_or(f64::NAN, |s| s.median),
+                }
+            });
+            let count = self
+                .count_rule(active_lines[t], in_window, (t - first).min(window), prior)
+                .and_then(|j| {
+                    let seasonal = self.seasonal_span(t).map(|(a, b)| (cum[b] - cum[a], b - a));
+                    self.seasonal_count(j, active_lines[t], seasonal, prior, counts)
                 });
+            let best = match (robust, count) {
+                (Some(a), Some(b)) => Some(if b.score > a.score { b } else { a }),
+                (a, b) => a.or(b),
+            };
+            let flag = best.map(|j| SeriesFlag {
+                t,
+                start: t,
+                score: j.score,
+                direction: Direction::High,
+                basis: j.basis,
+                observed: x[t],
+                lines: active_lines[t],
+                window: amounts
+                    .or_else(|| WindowStats::of_with(&ln[t.saturating_sub(window)..t], sorted, dev))
+                    .unwrap_or(empty_window(len)),
+                episode: 1,
+                expected_lines: j.expected_lines,
+                window_lines: in_window,
+            });
             open |= t == start && flag.is_some();
             episodes.push(t, flag, out);
         });
@@ -157,7 +179,7 @@ impl Surge {
             counts.series_judged += 1;
             counts.periods_judged += judged;
         } else {
-            counts.series_not_judged[NotJudged::SparseHistory as usize] += 1;
+            counts.series_not_judged[NotJudged::TooShort as usize] += 1;
         }
         open
     }
@@ -165,21 +187,30 @@ impl Surge {
     /// The drop walk from `start` (amounts, zeros included, steady windows only: active
     /// in more than half of at least `min_history` periods); whether period `start` was
     /// flagged.
+    #[allow(clippy::too_many_arguments)]
     fn drops(
         &self,
-        x: &[f64],
+        series: &Series<'_>,
+        first: usize,
         complete: &impl Fn(usize) -> bool,
         start: usize,
         scratch: &mut SurgeScratch,
         counts: &mut SurgeCounts,
         out: &mut Vec<SeriesFlag>,
     ) -> bool {
+        let (x, prior) = (series.amounts, series.prior);
         if !self.has_steady_window(x, start) {
             return false;
         }
+        let SurgeScratch {
+            kernel,
+            active_lines,
+            cum,
+            ..
+        } = scratch;
         let mut open = false;
         let mut episodes = Episodes::default();
-        scratch.kernel.run(x, start, |t, mut w| {
+        kernel.run(x, start, |t, mut w| {
             // A steady window (median above 0) is active in more than half its periods.
             let steady = self.steady(w.nonzero(), w.len());
             let Some(w) = (complete(t) && steady).then(|| w.spread_stats()).flatten() else {
@@ -187,28 +218,44 @@ impl Surge {
                 return;
             };
             let w = &w;
+            let lines = if active_lines[t].is_nan() {
+                0.0
+            } else {
+                active_lines[t]
+            };
+            let in_window = cum[t] - cum[t.saturating_sub(self.window)];
+            let periods = (t - first).min(self.window);
+            let judge = |w: &WindowStats, window_lines: f64, periods: usize| {
+                self.drop(x[t], w, lines, window_lines, periods, prior)
+            };
             let flag = (w.median > 0.0)
-                .then(|| self.drop(x[t], w))
+                .then(|| judge(w, in_window, periods))
                 .flatten()
                 .and_then(|score| match self.seasonal_window(x, t) {
-                    Some(sw) if sw.median > 0.0 => match self.drop(x[t], &sw) {
-                        Some(s) => Some(s.min(score)),
-                        None => {
-                            counts.withdrawn_by_season += 1;
-                            None
+                    Some(sw) if sw.median > 0.0 => {
+                        let (a, b) = self.seasonal_span(t).unwrap_or((t, t));
+                        match judge(&sw, cum[b] - cum[a], b - a) {
+                            Some(s) => Some(s.min(score)),
+                            None => {
+                                counts.withdrawn_by_season += 1;
+                                None
+                            }
                         }
-                    },
+                    }
                     _ => Some(score),
                 })
                 .map(|score| SeriesFlag {
                     t,
+                    start: t,
                     score,
                     direction: Direction::Low,
+                    basis: SurgeBasis::Drop,
                     observed: x[t],
+                    lines,
                     window: *w,
-                    scale: FlagScale::Amount,
                     episode: 1,
-                    lines_median: f64::NAN,
+                    expected_lines: f64::NAN,
+                    window_lines: in_window,
                 });
             open |= t == start && flag.is_some();
             episodes.push(t, flag, out);
@@ -250,34 +297,50 @@ impl Surge {
         robust_sigma(w.mad, w.mean_ad).max(floor)
     }
 
-    /// Surge score of ln amount `y` with `n` lines against the ln-amount and line-count
-    /// statistics of the window's active periods: the amount must reach `min_ratio`
-    /// times its median, and the amount or the line count must be `threshold` robust
-    /// standard deviations above theirs.
-    fn surge(
+    /// The amount and steady-lines rules: ln amount `y` with `n` lines against the
+    /// ln-amount statistics of the window's active periods and (`lines_window`, in a
+    /// steady window) their line counts. The amount must reach `min_ratio` times its
+    /// median; the better calibrated score must exceed `threshold`.
+    fn robust_rules(
         &self,
         y: f64,
         w: &WindowStats,
         n: f64,
         lines_window: impl FnOnce() -> Option<WindowStats>,
         prior: Prior,
-    ) -> Option<f64> {
+    ) -> Option<Judged> {
         let scale = self
             .shrink(Self::scale(w, 0.0), w.count, prior.ln_amount)
             .max(self.min_relative_spread.ln_1p());
         if scale.is_nan() || scale <= 0.0 || (y - w.median).exp() < self.min_ratio {
             return None;
         }
-        let z = (y - w.median) / scale;
+        let amount = Judged {
+            score: calibrated_z((y - w.median) / scale, self.shrunk_size(w.count)),
+            basis: SurgeBasis::Amount,
+            expected_lines: f64::NAN,
+        };
         // Line counts: the Poisson standard deviation is the floor of their spread.
-        let z_lines = lines_window().map_or(f64::NEG_INFINITY, |wn| {
+        let lines = lines_window().map(|wn| {
             let scale = self
                 .shrink(Self::scale(&wn, 0.0), wn.count, prior.lines)
                 .max(wn.median.sqrt().max(1.0));
-            (n - wn.median) / scale
+            Judged {
+                score: calibrated_z((n - wn.median) / scale, self.shrunk_size(wn.count)),
+                basis: SurgeBasis::Lines,
+                expected_lines: wn.median,
+            }
         });
-        let score = z.max(z_lines);
-        (score > self.threshold).then_some(score)
+        let best = match lines {
+            Some(l) if l.score > amount.score => l,
+            _ => amount,
+        };
+        (best.score > self.threshold).then_some(best)
+    }
+
+    /// The values a spread shrunk from `k` values is worth: `k` and the prior's weight.
+    fn shrunk_size(&self, k: usize) -> u64 {
+        k as u64 + self.prior_weight.round() as u64
     }
 
     /// A window spread from `k` values, shrunk towards the panel's pooled spread:
@@ -322,62 +385,104 @@ impl Surge {
         Some((ln, n))
     }
 
-    /// Drop score of amount `x` against amount-scale window statistics.
-    fn drop(&self, x: f64, w: &WindowStats) -> Option<f64> {
+    /// Drop score of amount `x` with `lines` against amount-scale window statistics
+    /// and the window's `window_lines` over `periods`: the amount must be at most its
+    /// median over `min_ratio`; the score is the better of the calibrated robust z of
+    /// the amount and the count model's lower tail `P(K <= k)` of the lines (a week
+    /// without a line in a busy series), and must exceed `threshold`.
+    fn drop(
+        &self,
+        x: f64,
+        w: &WindowStats,
+        lines: f64,
+        window_lines: f64,
+        periods: usize,
+        prior: Prior,
+    ) -> Option<f64> {
         let scale = Self::scale(w, self.min_relative_spread * w.median);
-        if scale.is_nan() || scale <= 0.0 {
+        if scale.is_nan() || scale <= 0.0 || x * self.min_ratio > w.median {
             return None;
         }
-        let z = (x - w.median) / scale;
-        (z < -self.threshold && x * self.min_ratio <= w.median).then_some(-z)
+        let amount = calibrated_z((w.median - x) / scale, w.len as u64);
+        let d = prior.dispersion();
+        let posterior = prior.rates.posterior(window_lines / d, periods as f64);
+        let count = if periods > 0 && lines * self.min_ratio <= posterior.mean() * d {
+            normal_z_of_ln_sf(posterior.ln_cdf((lines / d).ceil()))
+        } else {
+            f64::NAN
+        };
+        let score = amount.max(count);
+        (score > self.threshold).then_some(score)
     }
 
-    /// The seasonal window of period `t` (a year back, `half` periods each side), when
-    /// seasonal comparison is on and the data reaches that far back.
-    fn seasonal_window(&self, x: &[f64], t: usize) -> Option<WindowStats> {
+    /// The seasonal span of period `t`: `[t - lag - half, t - lag + half]` as a
+    /// half-open range, when seasonal comparison is on and the data reaches that far
+    /// back.
+    pub(super) fn seasonal_span(&self, t: usize) -> Option<(usize, usize)> {
         let (lag, half) = self.seasonal?;
-        if t < lag + half {
-            return None;
-        }
-        let centre = t - lag;
-        let w = &x[centre - half..=centre + half];
-        Some(WindowStats::of(w).unwrap_or(WindowStats {
-            len: w.len(),
-            count: 0,
-            nonzero: 0,
-            median: f64::NAN,
-            mad: f64::NAN,
-            mean_ad: f64::NAN,
-        }))
+        (t >= lag + half).then(|| (t - lag - half, t - lag + half + 1))
     }
+
+    /// The seasonal window of period `t` (a year back, `half` periods each side).
+    fn seasonal_window(&self, x: &[f64], t: usize) -> Option<WindowStats> {
+        let (a, b) = self.seasonal_span(t)?;
+        let w = &x[a..b];
+        Some(WindowStats::of(w).unwrap_or(empty_window(w.len())))
+    }
+}
+
+/// The statistics of a window of `len` periods without a value.
+pub(super) fn empty_window(len: usize) -> WindowStats {
+    WindowStats {
+        len,
+        count: 0,
+        nonzero: 0,
+        median: f64::NAN,
+        mad: f64::NAN,
+        mean_ad: f64::NAN,
+    }
+}
+
+/// Keep, of the flags from `out[mark..]`, the episodes that reach period `from` (the
+/// earlier ones were reported when their periods were new).
+pub(super) fn reaching(from: usize, mark: usize, out: &mut Vec<SeriesFlag>) {
+    let mut i = mark;
+    for j in mark..out.len() {
+        if out[j].start + out[j].episode > from {
+            out[i] = out[j];
+            i += 1;
+        }
+    }
+    out.truncate(i);
 }
 
 /// Merges consecutive flags of one direction into episodes.
 #[derive(Default)]
-struct Episodes {
-    /// First period and best flag so far of the open episode.
-    open: Option<(usize, SeriesFlag)>,
+pub(super) struct Episodes {
+    /// Best flag so far of the open episode (its `start` is the episode's first period).
+    open: Option<SeriesFlag>,
 }
 
 impl Episodes {
-    fn push(&mut self, t: usize, flag: Option<SeriesFlag>, out: &mut Vec<SeriesFlag>) {
+    pub(super) fn push(&mut self, t: usize, flag: Option<SeriesFlag>, out: &mut Vec<SeriesFlag>) {
         match (&mut self.open, flag) {
-            (Some((first, best)), Some(f)) if *first + best.episode == t => {
-                let len = best.episode + 1;
+            (Some(best), Some(f)) if best.start + best.episode == t => {
+                let (start, len) = (best.start, best.episode + 1);
                 if f.score > best.score {
                     *best = f;
                 }
+                best.start = start;
                 best.episode = len;
             }
             (_, next) => {
                 self.close(out);
-                self.open = next.map(|f| (t, f));
+                self.open = next.map(|f| SeriesFlag { start: t, ..f });
             }
         }
     }
 
-    fn close(&mut self, out: &mut Vec<SeriesFlag>) {
-        if let Some((_, f)) = self.open.take() {
+    pub(super) fn close(&mut self, out: &mut Vec<SeriesFlag>) {
+        if let Some(f) = self.open.take() {
             out.push(f);
         }
     }
@@ -387,6 +492,8 @@ impl Episodes {
 mod tests {
     use super::*;
     use crate::detect::SurgeConfig;
+    use crate::detect::surge::ActiveCell;
+    use crate::kernels::counts::{GammaPrior, nb_ln_pmf};
     use crate::kernels::rolling::TrailingWindow;
     use crate::series::PeriodKind;
     use proptest::prelude::*;
@@ -445,19 +552,71 @@ mod tests {
         }
     }
 
-    fn run(s: &Surge, x: &[f64]) -> (Vec<SeriesFlag>, SurgeCounts) {
-        let mut out = Vec::new();
-        let mut counts = SurgeCounts::default();
-        let mut k = SurgeScratch::new(s);
-        let lines = vec![1.0; x.len()];
+    proptest! {
+        /// A series with fewer than `min_nonzero` active periods: judging its active
+        /// periods alone gives the walk's flags (and, from the start, its counts).
+        #[test]
+        fn an_occasional_series_is_judged_as_its_walk_judges_it(
+            len in 1usize..120,
+            cells in prop::collection::vec((0usize..120, 1u32..40, prop_oneof![Just(0.0), 0.5f64..1e4]), 0..4),
+            from in 0usize..120,
+            shape in 0.2f64..3.0,
+            rate in 1.0f64..50.0,
+            dispersion in 0.0f64..3.0,
+            seasonal in any::<bool>(),
+        ) {
+            let mut cells: Vec<ActiveCell> = cells
+                .into_iter()
+                .filter(|c| c.0 < len)
+                .map(|(t, n, a)| (t, f64::from(n), a))
+                .collect();
+            cells.sort_by_key(|c| c.0);
+            cells.dedup_by_key(|c| c.0);
+            let (mut x, mut lines) = (vec![0.0; len], vec![0.0; len]);
+            for &(t, n, a) in &cells {
+                (x[t], lines[t]) = (a, n);
+            }
+            let from = from.min(len);
+            let prior = Prior { rates: GammaPrior { shape, rate }, dispersion, ..Prior::default() };
+            let s = Surge::new(&SurgeConfig { seasonal, min_lines: 2, ..SurgeConfig::default() }, PeriodKind::Week);
+            let (mut walked, mut walk_counts) = (Vec::new(), SurgeCounts::default());
+            let series = Series { amounts: &x, lines: &lines, prior, from };
+            s.judge_series(&series, |_| true, &mut SurgeScratch::new(&s), &mut walk_counts, &mut walked);
+            let (mut judged, mut counts) = (Vec::new(), SurgeCounts::default());
+            s.judge_occasional(&cells, len, prior, from, &mut counts, &mut judged);
+            let key = |f: &SeriesFlag| (f.t, f.start, f.episode, f.score.to_bits(), f.basis as u8);
+            prop_assert_eq!(walked.iter().map(key).collect::<Vec<_>>(), judged.iter().map(key).collect::<Vec<_>>());
+            if from == 0 {
+                prop_assert_eq!(walk_counts, counts);
+            }
+        }
+    }
+
+    fn run_with(
+        s: &Surge,
+        x: &[f64],
+        lines: &[f64],
+        prior: Prior,
+    ) -> (Vec<SeriesFlag>, SurgeCounts) {
+        let (mut out, mut counts) = (Vec::new(), SurgeCounts::default());
         let series = Series {
             amounts: x,
-            lines: &lines,
-            prior: Prior::default(),
+            lines,
+            prior,
             from: 0,
         };
-        s.judge_series(&series, |_| true, &mut k, &mut counts, &mut out);
+        s.judge_series(
+            &series,
+            |_| true,
+            &mut SurgeScratch::new(s),
+            &mut counts,
+            &mut out,
+        );
         (out, counts)
+    }
+
+    fn run(s: &Surge, x: &[f64]) -> (Vec<SeriesFlag>, SurgeCounts) {
+        run_with(s, x, &vec![1.0; x.len()], Prior::default())
     }
 
     fn weekly() -> Surge {
@@ -471,66 +630,95 @@ mod tests {
         let (flags, counts) = run(&weekly(), &x);
         assert_eq!(flags.len(), 1, "{flags:?}");
         let f = flags[0];
-        assert_eq!((f.t, f.direction, f.episode), (30, Direction::High, 1));
+        assert_eq!(
+            (f.t, f.direction, f.episode, f.basis),
+            (30, Direction::High, 1, SurgeBasis::Amount)
+        );
         assert!(f.score > 5.0 && (f.baseline_median() - 120.0).abs() < 1e-9);
         assert_eq!(counts.series_judged, 1);
         assert_eq!(counts.periods_judged, 40 - 8);
     }
 
     #[test]
-    fn guard_chain_stops_short_zero_and_sparse_series() {
+    fn every_period_after_the_series_first_weeks_is_judged() {
         let s = weekly();
         let (f, c) = run(&s, &[5.0; 6]);
         assert!(f.is_empty());
         assert_eq!(c.series_not_judged[NotJudged::TooShort as usize], 1);
-        let (f, c) = run(&s, &[0.0; 50]);
-        assert!(f.is_empty());
-        assert_eq!(c.series_not_judged[NotJudged::SparseHistory as usize], 1);
-        // A single non-zero week: never judgeable, not walked.
+        assert_eq!(c.periods_not_judged[NotJudged::TooShort as usize], 6);
+        // A series whose first line is in week 20 of 50: its first 8 weeks are too
+        // short, the other 22 are judged; the weeks before it are not its periods.
         let mut x = vec![0.0; 50];
-        x[20] = 1e6;
-        let (f, c) = run(&s, &x);
-        assert!(f.is_empty());
-        assert_eq!(c.series_not_judged[NotJudged::SparseHistory as usize], 1);
-        // Zeros then activity: the first active periods see an all-zero window.
-        let mut x = vec![0.0; 30];
-        x.extend([10.0; 20]);
+        x[20..].fill(10.0);
         let (_, c) = run(&s, &x);
-        assert!(c.periods_not_judged[NotJudged::AllZeroHistory as usize] > 0);
-        assert!(c.periods_not_judged[NotJudged::SparseHistory as usize] > 0);
+        assert_eq!(c.periods_not_judged[NotJudged::TooShort as usize], 8);
+        assert_eq!((c.series_judged, c.periods_judged), (1, 22));
+        // Never active: nothing to judge, nothing counted.
+        assert_eq!(run(&s, &[0.0; 50]).1, SurgeCounts::default());
+    }
+
+    #[test]
+    fn a_burst_from_an_occasional_importer_scores_its_negative_binomial_tail() {
+        // The panel's importers: one line in 20 weeks on average (gamma shape 0.5, rate
+        // 10); lines come two to a declaration.
+        let prior = Prior {
+            rates: GammaPrior {
+                shape: 0.5,
+                rate: 10.0,
+            },
+            dispersion: 2.0,
+            ..Prior::default()
+        };
+        let s = weekly();
+        // 3 lines in week 2, then 25 lines in week 40.
+        let cells = [(2, 3.0, 300.0), (40, 25.0, 5_000.0)];
+        let (mut out, mut counts) = (Vec::new(), SurgeCounts::default());
+        s.judge_occasional(&cells, 60, prior, 0, &mut counts, &mut out);
+        assert_eq!(out.len(), 1, "{out:?}");
+        // Week 40's window (weeks 14-39) has no line: posterior shape 0.5, rate 36; the
+        // count is floor(25 / 2) = 12. Its tail by direct summation:
+        let (r, p) = (0.5, 36.0 / 37.0);
+        let tail: f64 = (12..3_000)
+            .map(|j| nb_ln_pmf(f64::from(j), r, p).exp())
+            .sum();
+        let f = out[0];
+        assert_eq!(
+            (f.t, f.basis, f.lines, f.window_lines),
+            (40, SurgeBasis::Count, 25.0, 0.0)
+        );
+        assert!(
+            (f.score - normal_z_of_ln_sf(tail.ln())).abs() < 1e-6,
+            "{}",
+            f.score
+        );
+        assert!((f.expected_lines - 2.0 * 0.5 / 36.0).abs() < 1e-12);
+        assert_eq!(counts.periods_not_judged[NotJudged::TooShort as usize], 8);
+        assert_eq!(counts.periods_judged, 50);
+        // Fewer than `min_lines` lines are never a surge, however rare.
+        let (mut out, mut counts) = (Vec::new(), SurgeCounts::default());
+        s.judge_occasional(
+            &[(2, 1.0, 1.0), (40, 4.0, 1e6)],
+            60,
+            prior,
+            0,
+            &mut counts,
+            &mut out,
+        );
+        assert!(out.is_empty());
     }
 
     #[test]
     fn a_surge_in_line_counts_flags_an_amount_within_its_spread() {
-        // Amounts swing 16-fold (ln MAD ln 4): 3.5 times the median is no amount surge
-        // (z = ln 3.5 / (1.4826 ln 4) = 0.61). One line a week, then 40 lines: the line
-        // count's spread is its Poisson floor (1), z = 39.
+        // Amounts swing 16-fold (ln MAD ln 4): 3.5 times the median is no amount surge.
+        // One line a week, then 40 lines.
         let mut x: Vec<f64> = (0..40).map(|i| [25.0, 100.0, 400.0][i % 3]).collect();
         let mut lines = vec![1.0; 40];
         (x[30], lines[30]) = (350.0, 40.0);
-        (x[35], lines[35]) = (200.0, 40.0); // ratio 2 < min_ratio 3: not judged a surge
         let s = weekly();
-        let (mut out, mut counts) = (Vec::new(), SurgeCounts::default());
-        let series = Series {
-            amounts: &x,
-            lines: &lines,
-            prior: Prior::default(),
-            from: 0,
-        };
-        s.judge_series(
-            &series,
-            |_| true,
-            &mut SurgeScratch::new(&s),
-            &mut counts,
-            &mut out,
-        );
+        let (out, _) = run_with(&s, &x, &lines, Prior::default());
         assert_eq!(out.len(), 1, "{out:?}");
-        let f = out[0];
-        assert_eq!(
-            (f.t, f.direction, f.lines_median),
-            (30, Direction::High, 1.0)
-        );
-        assert!((f.score - 39.0).abs() < 1e-9, "{}", f.score);
+        assert_eq!((out[0].t, out[0].direction), (30, Direction::High));
+        assert!(out[0].basis != SurgeBasis::Amount);
         // The same amounts with one line every week: nothing.
         let (flags, _) = run(&s, &x);
         assert!(flags.is_empty(), "{flags:?}");
@@ -545,29 +733,49 @@ mod tests {
         let (flags, _) = run(&weekly(), &x);
         assert_eq!(flags.len(), 1);
         assert_eq!(flags[0].t, 25);
-        assert!((flags[0].score - 4f64.ln() / 1.1f64.ln()).abs() < 1e-9);
+        // Calibrated as a robust z from the window's 25 active weeks and the prior's 8.
+        let want = calibrated_z(4f64.ln() / 1.1f64.ln(), 25 + 8);
+        assert!(
+            (flags[0].score - want).abs() < 1e-9,
+            "{} vs {want}",
+            flags[0].score
+        );
     }
 
     #[test]
     fn drops_are_one_episode_and_need_complete_periods() {
+        // 30 lines a week, then three weeks without a line.
         let mut x = vec![100.0; 30];
-        for v in &mut x[24..27] {
-            *v = 0.0;
+        let mut lines = vec![30.0; 30];
+        for t in 24..27 {
+            (x[t], lines[t]) = (0.0, 0.0);
         }
-        let (flags, _) = run(&weekly(), &x);
+        let s = weekly();
+        let prior = Prior {
+            rates: GammaPrior::weak(30.0),
+            ..Prior::default()
+        };
+        let (flags, _) = run_with(&s, &x, &lines, prior);
         assert_eq!(flags.len(), 1, "{flags:?}");
         assert_eq!((flags[0].direction, flags[0].episode), (Direction::Low, 3));
+        assert_eq!(flags[0].basis, SurgeBasis::Drop);
+        // A series of one line a week: a week without one is no evidence.
+        assert!(run(&s, &x).0.is_empty());
         let mut out = Vec::new();
         let mut counts = SurgeCounts::default();
-        let s = weekly();
-        let mut k = SurgeScratch::new(&s);
         let series = Series {
             amounts: &x,
-            lines: &[1.0; 30],
-            prior: Prior::default(),
+            lines: &lines,
+            prior,
             from: 0,
         };
-        s.judge_series(&series, |t| t < 24, &mut k, &mut counts, &mut out);
+        s.judge_series(
+            &series,
+            |t| t < 24,
+            &mut SurgeScratch::new(&s),
+            &mut counts,
+            &mut out,
+        );
         assert!(out.is_empty());
     }
 
@@ -590,7 +798,7 @@ mod tests {
         assert!(flags.iter().all(|f| f.t != 92), "{flags:?}");
         // Last year's season has no season before it: flagged, as one episode.
         assert_eq!(flags.len(), 1);
-        assert_eq!(flags[0].episode, 5);
+        assert_eq!((flags[0].start, flags[0].episode), (38, 5));
         assert_eq!(counts.withdrawn_by_season, 1);
     }
 }
