@@ -1515,8 +1515,12 @@ fn v01_surge() {
 /// - REG-A (1000-1200) and REG-B (2000-2100) every week: first seen in week 0 (burn-in);
 /// - NEW-EARLY: weeks 5 and 12 (first inside the burn-in);
 /// - CROSS: 310240 (same family) in week 2, then 310230 in week 16: not new to the family;
-/// - NEW-BIG: two lines (4000 + 5000) in week 16, its first: the finding;
-/// - NEW-SMALL: 100 in week 17, under the median cell (below min_ratio);
+/// - NEW-BIG: two lines (4000 + 5000) in week 16, its first line of any good: the
+///   finding (12.9x the median first purchase, over `min_ratio` 5 for a new trader);
+/// - NEW-SMALL: 100 in week 17 (below min_ratio);
+/// - FIRST-1 .. FIRST-5: 400 .. 800 in weeks 14 .. 18, ordinary first purchases;
+/// - EST: frozen vegetables in week 3, then 20000 of 310230 in week 15: 28.6x the
+///   median first purchase, under `established_min_ratio` 50 for a known trader;
 /// - VEG-NEW: first line of frozen vegetables (not watched) in week 16: not followed.
 fn v02_fixture() -> Vec<Line> {
     let an = "3102300000";
@@ -1536,6 +1540,14 @@ fn v02_fixture() -> Vec<Line> {
     add("NEW-BIG", 16, an, 4000.0);
     add("NEW-BIG", 16, an, 5000.0);
     add("NEW-SMALL", 17, an, 100.0);
+    for (i, who) in ["FIRST-1", "FIRST-2", "FIRST-3", "FIRST-4", "FIRST-5"]
+        .into_iter()
+        .enumerate()
+    {
+        add(who, 14 + i, an, 400.0 + 100.0 * i as f64);
+    }
+    add("EST", 3, "0710809590", 500.0);
+    add("EST", 15, an, 20_000.0);
     add("VEG-NEW", 16, "0710809590", 3000.0);
     lines
 }
@@ -1556,27 +1568,30 @@ fn v02_first_time_importer() {
         found,
         vec![series("hs6_importer", "310230", "NEW-BIG", week16)]
     );
-    // Typical amounts: every non-zero (importer, week) cell of hs6 310230.
-    let mut cells: BTreeMap<(&str, i32), f64> = BTreeMap::new();
-    for l in lines.iter().filter(|l| l.hs.starts_with("310230")) {
-        *cells.entry((l.importer, (l.day - MONDAY) / 7)).or_default() += l.quantity;
-    }
-    let amounts: Vec<f64> = cells.values().copied().collect();
-    let t = ln_stats(&amounts);
-    assert_eq!((t.n, t.median.exp().round()), (45, 1500.0));
+    // The first purchases of hs6 310230 after the burn-in (weeks 13 on): CROSS 1200,
+    // NEW-BIG 9000, NEW-SMALL 100, FIRST-1..5 400..800, EST 20000; median 700.
+    let firsts = [
+        1200.0, 9000.0, 100.0, 400.0, 500.0, 600.0, 700.0, 800.0, 20_000.0,
+    ];
+    let t = ln_stats(&firsts);
+    assert_eq!(t.median.exp().round(), 700.0);
+    // The score: the amount's robust z against them, calibrated for 9 values. Newcomers
+    // are common here (9 in 7 weeks) and so are new traders (7 of the 8 family-first
+    // appearances): neither adds evidence.
     let z = (9000f64.ln() - t.median) / robust_scale(&t);
     let f = &s.findings[0];
     assert_close(f.number("observed"), 9000.0, "observed");
     assert_close(f.number("baseline_median"), t.median.exp(), "median");
     assert_close(f.number("baseline_mad"), t.mad, "mad");
-    assert_close(f.number("score"), 3.5 + z.max(0.0), "score");
-    assert_eq!(f.group_size(), t.n);
+    assert_close(f.number("score"), calibrated(z, 9), "score");
+    assert_eq!(f.group_size(), 9);
     assert_eq!(
         f.text("explanation"),
         format!(
             "first line of importer NEW-BIG in a watched family (ied_precursors): hs6 310230, \
              quantity 9000 in 2 lines in the week of {}, after 16 weeks of data without one; \
-             the median of the hs6's 45 non-zero hs6+importer cells is 1500",
+             the median of the hs6's 9 first purchases is 700.0; 12.9x that median, by a new \
+             trader (no earlier line in any good); 1.286 newcomers a week in this hs6",
             ymd(week16)
         )
     );
@@ -1586,9 +1601,10 @@ fn v02_first_time_importer() {
         v["first_appearances_in_burn_in"],
         serde_json::json!({"first-time-importer": 4})
     );
+    // NEW-SMALL, FIRST-1..5 and EST are below their ratio.
     assert_eq!(
         v["first_appearances_below_min_amount"],
-        serde_json::json!({"first-time-importer": 1})
+        serde_json::json!({"first-time-importer": 7})
     );
     snap.check(&s);
 }

@@ -59,6 +59,7 @@ pub fn judge_panel(
                 SeriesKind::Origin,
                 &seen,
                 key,
+                "non-zero hs6+origin cells",
                 |out, families| {
                     format!(
                         "first line of origin {} for hs6 {} (in a watched family: {families})",

@@ -28,9 +28,14 @@ pub struct NoveltyConfig {
     pub burn_in: Option<usize>,
     /// Smallest amount (volume measure) in the first period worth reporting.
     pub min_amount: f64,
-    /// Smallest ratio of that amount to the median of the HS6's non-zero cells of the
-    /// same key kind (the typical importer-period, or origin-period, amount).
-    pub min_ratio: f64,
+    /// Smallest ratio of that amount to its comparison: for `new-origin` the median of
+    /// the HS6's non-zero (origin, period) cells (default 1); for
+    /// `first-time-importer` the median first purchase of the HS6, for a trader new to
+    /// the data (default 5).
+    pub min_ratio: Option<f64>,
+    /// `first-time-importer` only: the ratio for a trader with earlier lines in other
+    /// goods (default 50).
+    pub established_min_ratio: Option<f64>,
 }
 
 impl Default for NoveltyConfig {
@@ -41,7 +46,8 @@ impl Default for NoveltyConfig {
                 .to_vec(),
             burn_in: None,
             min_amount: 0.0,
-            min_ratio: 1.0,
+            min_ratio: None,
+            established_min_ratio: None,
         }
     }
 }
@@ -54,9 +60,19 @@ impl NoveltyConfig {
                 "detectors.{name}.min_amount must be 0 or more"
             )));
         }
-        if !(self.min_ratio.is_finite() && self.min_ratio >= 0.0) {
+        for (key, v) in [
+            ("min_ratio", self.min_ratio),
+            ("established_min_ratio", self.established_min_ratio),
+        ] {
+            if v.is_some_and(|v| !(v.is_finite() && v >= 0.0)) {
+                return Err(Error::config(format!(
+                    "detectors.{name}.{key} must be 0 or more"
+                )));
+            }
+        }
+        if name != DetectorKind::FirstTimeImporter.name() && self.established_min_ratio.is_some() {
             return Err(Error::config(format!(
-                "detectors.{name}.min_ratio must be 0 or more"
+                "detectors.{name}.established_min_ratio is a first-time-importer parameter"
             )));
         }
         Ok(())
@@ -71,10 +87,15 @@ impl NoveltyConfig {
     }
 }
 
-/// Whether a first appearance of `amount` passes the amount thresholds, given the
-/// ln-amount statistics of the HS6's cells of the same kind.
-pub fn novelty_passes(c: &NoveltyConfig, amount: f64, typical: Option<&OrderStats>) -> bool {
-    amount >= c.min_amount && typical.is_none_or(|t| amount >= c.min_ratio * t.median.exp())
+/// Whether a first appearance of `amount` passes the amount thresholds (`min_amount`,
+/// and `min_ratio` times the median of `typical`, ln amounts).
+pub fn novelty_passes(
+    min_amount: f64,
+    min_ratio: f64,
+    amount: f64,
+    typical: Option<&OrderStats>,
+) -> bool {
+    amount >= min_amount && typical.is_none_or(|t| amount >= min_ratio * t.median.exp())
 }
 
 /// Score of a first appearance with amount `amount`, against the ln amounts of the
@@ -99,8 +120,12 @@ pub struct Novelty {
     pub families: u64,
     /// Burn-in, in periods.
     pub burn_in: usize,
-    /// The configured amount rule.
-    pub config: NoveltyConfig,
+    /// Smallest amount.
+    pub min_amount: f64,
+    /// Smallest ratio to the comparison (for a new trader, with `first-time-importer`).
+    pub min_ratio: f64,
+    /// `first-time-importer`: the smallest ratio for an established trader.
+    pub established_min_ratio: f64,
 }
 
 impl Novelty {
@@ -117,7 +142,12 @@ impl Novelty {
                 &format!("detectors.{}.families", kind.name()),
             )?,
             burn_in: config.burn_in(period),
-            config: config.clone(),
+            min_amount: config.min_amount,
+            min_ratio: config.min_ratio.unwrap_or(match kind {
+                DetectorKind::FirstTimeImporter => 5.0,
+                _ => 1.0,
+            }),
+            established_min_ratio: config.established_min_ratio.unwrap_or(50.0),
         })
     }
 
@@ -126,7 +156,12 @@ impl Novelty {
     pub fn withheld(&self, s: &FirstSeen) -> Option<bool> {
         if s.period < self.burn_in {
             Some(true)
-        } else if !novelty_passes(&self.config, s.agg.amount.value(), s.typical.as_ref()) {
+        } else if !novelty_passes(
+            self.min_amount,
+            self.min_ratio,
+            s.agg.amount.value(),
+            s.typical.as_ref(),
+        ) {
             Some(false)
         } else {
             None
@@ -159,6 +194,7 @@ pub fn novelty_finding(
     kind: SeriesKind,
     s: &FirstSeen,
     key: u64,
+    compared_with: &str,
     who: impl FnOnce(&Finding, &str) -> String,
 ) -> Finding {
     let g = &ctx.grid;
@@ -186,9 +222,8 @@ pub fn novelty_finding(
     );
     if let Some(t) = &s.typical {
         explanation.push_str(&format!(
-            "; the median of the hs6's {} non-zero {} cells is {}",
+            "; the median of the hs6's {} {compared_with} is {}",
             t.count,
-            kind.name(),
             sig(t.median.exp())
         ));
         out.baseline_median = t.median.exp();

@@ -193,10 +193,13 @@ pub fn analyse(
     let mut findings = Vec::new();
     let mut counts = SurgeCounts::default();
     let mut first_seen = Vec::new();
+    // (importer, period) of each importer's series' first periods (first-time-importer).
+    let mut first_any: Vec<(u32, u32)> = Vec::new();
     for s in shards {
         findings.extend(s.findings);
         counts.add(&s.counts);
         first_seen.extend(s.first_seen);
+        first_any.extend(s.importer_first);
         for (k, n) in s.series {
             *summary.series.entry(k.name().to_string()).or_default() += n;
         }
@@ -232,8 +235,25 @@ pub fn analyse(
     if let Some(nov) = &settings.first_time {
         if let Some(stored) = stored {
             stored_first_seen(stored, nov, &names, &mut first_seen);
+            for p in stored.panels_of(SeriesKind::Importer) {
+                first_any.extend(
+                    p.rows()
+                        .iter()
+                        .map(|r| (r.key as u32, (r.period - grid.first) as u32)),
+                );
+            }
         }
-        first_time_findings(first_seen, nov, &names.ctx, &mut findings, &mut summary);
+        // Each importer's first period with a line of any good.
+        first_any.sort_unstable();
+        first_any.dedup_by_key(|f| f.0);
+        first_time_findings(
+            first_seen,
+            nov,
+            &names.ctx,
+            &first_any,
+            &mut findings,
+            &mut summary,
+        );
     }
     if let Some(split) = settings.split.as_ref().filter(|s| !s.thresholds.is_empty()) {
         split.findings(&cells.split, &names.ctx, settings.restrict, &mut findings);
@@ -247,6 +267,8 @@ struct ShardResult {
     findings: Vec<Finding>,
     counts: SurgeCounts,
     first_seen: Vec<FirstSeen>,
+    /// (importer, first period) of every `hs6+importer` series (first-time-importer).
+    importer_first: Vec<(u32, u32)>,
     series: BTreeMap<SeriesKind, u64>,
     dense: u64,
     sparse: u64,
@@ -420,6 +442,12 @@ impl Names<'_> {
                 &mut work.surge,
                 &mut out.counts,
                 &mut out.findings,
+            );
+        }
+        if kind == SeriesKind::Importer && settings.first_time.is_some() {
+            out.importer_first.extend(
+                (0..work.index.keys.len())
+                    .map(|s| (work.index.keys[s] as u32, entries[work.index.offsets[s]].1)),
             );
         }
         let novelty = match kind {

@@ -72,20 +72,19 @@ pub struct Prior {
     pub ln_amount: f64,
     /// Median over the panel's series of the spread of their active line counts.
     pub lines: f64,
-    /// The gamma distribution of the panel's series rates, in dispersion units per
-    /// period (line counts divided by `dispersion`).
+    /// The gamma distribution of the panel's series rates, in clusters (line counts
+    /// divided by `cluster_size`) per period.
     pub rates: GammaPrior,
-    /// Lines come in declarations of several lines, so line counts vary more than
-    /// Poisson counts: `sum n^2 / sum n` over the active periods of the panel's
-    /// occasional series (one declaration in most such periods), the largest 1% left
-    /// out; at least 1 (0: not known, taken as 1).
-    pub dispersion: f64,
+    /// Lines come in declarations of several lines: the mean lines of a cluster, from
+    /// the active periods of the panel's occasional series (one declaration in most of
+    /// them; see `detect::surge`); at least 1 (0: not known, taken as 1).
+    pub cluster_size: f64,
 }
 
 impl Prior {
-    /// The dispersion, at least 1.
-    pub fn dispersion(&self) -> f64 {
-        self.dispersion.max(1.0)
+    /// The mean cluster size, at least 1.
+    pub fn cluster_size(&self) -> f64 {
+        self.cluster_size.max(1.0)
     }
 }
 

@@ -409,7 +409,7 @@ fn decode_panels(b: &RecordBatch, v: &mut StoredSeries) -> Result<()> {
     let f64s = |n: &str| values::<Float64Type>(b, n);
     let (prior_a, prior_n) = (f64s("prior_ln_amount")?, f64s("prior_lines")?);
     let (shape, rate) = (f64s("prior_rates_shape")?, f64s("prior_rates_rate")?);
-    let dispersion = f64s("prior_dispersion")?;
+    let cluster_size = f64s("prior_cluster_size")?;
     let count_col = b
         .column_by_name("typical_count")
         .and_then(|a| a.as_primitive_opt::<UInt64Type>())
@@ -431,7 +431,7 @@ fn decode_panels(b: &RecordBatch, v: &mut StoredSeries) -> Result<()> {
                         shape: shape[i],
                         rate: rate[i],
                     },
-                    dispersion: dispersion[i],
+                    cluster_size: cluster_size[i],
                 },
                 typical,
             },

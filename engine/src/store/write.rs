@@ -306,7 +306,7 @@ fn panels_batch(v: &StoredSeries) -> Result<RecordBatch> {
         f64s(|r| r.context.prior.lines),
         f64s(|r| r.context.prior.rates.shape),
         f64s(|r| r.context.prior.rates.rate),
-        f64s(|r| r.context.prior.dispersion),
+        f64s(|r| r.context.prior.cluster_size),
         Arc::new(
             p.iter()
                 .map(|r| r.context.typical.map(|t| t.count))
@@ -328,7 +328,7 @@ fn panels_batch(v: &StoredSeries) -> Result<RecordBatch> {
         f("prior_lines"),
         f("prior_rates_shape"),
         f("prior_rates_rate"),
-        f("prior_dispersion"),
+        f("prior_cluster_size"),
         Field::new("typical_count", DataType::UInt64, true),
         f("typical_q1"),
         f("typical_median"),

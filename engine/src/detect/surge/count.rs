@@ -5,6 +5,7 @@
 use super::walk::{Episodes, Judged, empty_window, reaching};
 use super::{ActiveCell, NotJudged, SeriesFlag, Surge, SurgeBasis, SurgeCounts};
 use crate::detect::Direction;
+use crate::kernels::counts::Clustered;
 use crate::kernels::rolling::WindowStats;
 use crate::kernels::tail::normal_z_of_ln_sf;
 use crate::series::entries::Prior;
@@ -101,6 +102,17 @@ impl Surge {
         WindowStats::of(&ln).map_or(empty_window(len), |w| WindowStats { len, ..w })
     }
 
+    /// The lines of a period whose window holds `window_lines` over `periods` periods:
+    /// the panel's rate prior updated by the window (in clusters), clusters of the
+    /// panel's mean size.
+    pub(super) fn count_model(window_lines: f64, periods: usize, prior: Prior) -> Clustered {
+        let size = prior.cluster_size();
+        Clustered::of(
+            prior.rates.posterior(window_lines / size, periods as f64),
+            size,
+        )
+    }
+
     /// The count model's judgement of `lines` in a period whose window holds
     /// `window_lines` over `periods` periods since the series' first line.
     pub(super) fn count_rule(
@@ -113,13 +125,12 @@ impl Surge {
         if lines.is_nan() || lines < self.min_lines || periods == 0 {
             return None;
         }
-        let d = prior.dispersion();
-        let posterior = prior.rates.posterior(window_lines / d, periods as f64);
-        let expected = posterior.mean() * d;
+        let model = Self::count_model(window_lines, periods, prior);
+        let expected = model.mean();
         if lines < self.min_ratio * expected {
             return None;
         }
-        let score = normal_z_of_ln_sf(posterior.ln_sf((lines / d).floor()));
+        let score = normal_z_of_ln_sf(model.ln_sf(lines as u64));
         (score > self.threshold).then_some(Judged {
             score,
             basis: SurgeBasis::Count,

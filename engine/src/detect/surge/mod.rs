@@ -34,14 +34,17 @@
 //!   per period has the panel's gamma prior (method of moments over the panel's series,
 //!   each its lines since its first line), updated by the window's lines over the
 //!   window's periods since the series' first line (empirical Bayes: a short history
-//!   leans on the panel); the period's count is judged by its negative-binomial tail
-//!   probability `P(K >= k)`. Lines come in declarations of several lines, so counts
-//!   are divided by the panel's dispersion (`sum n^2 / sum n` over the active periods,
-//!   up to three times their upper quartile, of its occasional series: those active
-//!   in at most half their periods; quasi-Poisson) before they are judged, the period's
-//!   count rounded down (a burst of one large declaration is not many). The period needs
-//!   at least `min_lines` lines and `min_ratio` times the model's expected lines (the
-//!   minimum-count rule of the surveillance literature).
+//!   leans on the panel). Lines come in declarations of several lines, so the model
+//!   counts clusters (lines divided by the panel's mean cluster size) and judges the
+//!   period's lines by their tail probability in the compound distribution: a
+//!   negative-binomial number of clusters of geometric sizes
+//!   ([`crate::kernels::counts::Clustered`]); an occasional importer's week of 7 lines
+//!   is most likely one declaration of 7 lines. The mean cluster size is the mean line
+//!   count of the active periods of the panel's occasional series (active in at most
+//!   half their periods: one declaration in most such periods), those above three times
+//!   their upper quartile left out. The period needs at least `min_lines` lines and
+//!   `min_ratio` times the model's expected lines (the minimum-count rule of the
+//!   surveillance literature).
 //!
 //! A surge's score must exceed `threshold`. `baseline_median` is `exp(m)` (the median
 //! active amount; for an even count, the geometric mean of the two middle ones; empty

@@ -94,16 +94,16 @@ impl Surge {
                 spreads.1.push(n);
             }
         }
-        let dispersion = dispersion(occasional);
+        let cluster_size = cluster_size(occasional);
         for r in &mut rates {
-            r.0 /= dispersion;
+            r.0 /= cluster_size;
         }
         let mean = rates.iter().map(|r| r.0).sum::<f64>() / rates.iter().map(|r| r.1).sum::<f64>();
         Prior {
             ln_amount: median_in_place(&mut spreads.0),
             lines: median_in_place(&mut spreads.1),
             rates: GammaPrior::fit(&rates).unwrap_or(GammaPrior::weak(mean)),
-            dispersion,
+            cluster_size,
         }
     }
 
@@ -274,20 +274,20 @@ impl Surge {
     }
 }
 
-/// The dispersion of line counts from the active periods of a panel's occasional
-/// series: `sum n^2 / sum n` over the periods with at most three times the upper
+/// The mean cluster size from the line counts of the active periods of a panel's
+/// occasional series: their mean over the periods with at most three times the upper
 /// quartile of lines (a burst, the thing looked for, would otherwise set the scale it
 /// is judged on), at least 1.
-fn dispersion(lines: &mut [f64]) -> f64 {
+fn cluster_size(lines: &mut [f64]) -> f64 {
     if lines.is_empty() {
         return 1.0;
     }
     let q3 = lines.len() * 3 / 4;
     let (_, &mut upper, _) = lines.select_nth_unstable_by(q3, f64::total_cmp);
     let fence = 3.0 * upper;
-    let (s1, s2) = lines
+    let (n, sum) = lines
         .iter()
         .filter(|&&n| n <= fence)
-        .fold((0.0, 0.0), |(a, b), &n| (a + n, b + n * n));
-    if s1 > 0.0 { (s2 / s1).max(1.0) } else { 1.0 }
+        .fold((0.0, 0.0), |(k, s), &n| (k + 1.0, s + n));
+    if n > 0.0 { (sum / n).max(1.0) } else { 1.0 }
 }

@@ -404,10 +404,9 @@ impl Surge {
             return None;
         }
         let amount = calibrated_z((w.median - x) / scale, w.len as u64);
-        let d = prior.dispersion();
-        let posterior = prior.rates.posterior(window_lines / d, periods as f64);
-        let count = if periods > 0 && lines * self.min_ratio <= posterior.mean() * d {
-            normal_z_of_ln_sf(posterior.ln_cdf((lines / d).ceil()))
+        let model = Self::count_model(window_lines, periods, prior);
+        let count = if periods > 0 && lines * self.min_ratio <= model.mean() {
+            normal_z_of_ln_sf(model.ln_cdf(lines as u64))
         } else {
             f64::NAN
         };
@@ -493,7 +492,7 @@ mod tests {
     use super::*;
     use crate::detect::SurgeConfig;
     use crate::detect::surge::ActiveCell;
-    use crate::kernels::counts::{GammaPrior, nb_ln_pmf};
+    use crate::kernels::counts::{Clustered, GammaPrior};
     use crate::kernels::rolling::TrailingWindow;
     use crate::series::PeriodKind;
     use proptest::prelude::*;
@@ -562,7 +561,7 @@ mod tests {
             from in 0usize..120,
             shape in 0.2f64..3.0,
             rate in 1.0f64..50.0,
-            dispersion in 0.0f64..3.0,
+            cluster_size in 0.0f64..3.0,
             seasonal in any::<bool>(),
         ) {
             let mut cells: Vec<ActiveCell> = cells
@@ -577,7 +576,7 @@ mod tests {
                 (x[t], lines[t]) = (a, n);
             }
             let from = from.min(len);
-            let prior = Prior { rates: GammaPrior { shape, rate }, dispersion, ..Prior::default() };
+            let prior = Prior { rates: GammaPrior { shape, rate }, cluster_size, ..Prior::default() };
             let s = Surge::new(&SurgeConfig { seasonal, min_lines: 2, ..SurgeConfig::default() }, PeriodKind::Week);
             let (mut walked, mut walk_counts) = (Vec::new(), SurgeCounts::default());
             let series = Series { amounts: &x, lines: &lines, prior, from };
@@ -658,15 +657,15 @@ mod tests {
     }
 
     #[test]
-    fn a_burst_from_an_occasional_importer_scores_its_negative_binomial_tail() {
-        // The panel's importers: one line in 20 weeks on average (gamma shape 0.5, rate
-        // 10); lines come two to a declaration.
+    fn a_burst_from_an_occasional_importer_scores_its_compound_tail() {
+        // The panel's importers: one declaration in 20 weeks on average (gamma shape
+        // 0.5, rate 10), of two lines on average.
         let prior = Prior {
             rates: GammaPrior {
                 shape: 0.5,
                 rate: 10.0,
             },
-            dispersion: 2.0,
+            cluster_size: 2.0,
             ..Prior::default()
         };
         let s = weekly();
@@ -675,23 +674,27 @@ mod tests {
         let (mut out, mut counts) = (Vec::new(), SurgeCounts::default());
         s.judge_occasional(&cells, 60, prior, 0, &mut counts, &mut out);
         assert_eq!(out.len(), 1, "{out:?}");
-        // Week 40's window (weeks 14-39) has no line: posterior shape 0.5, rate 36; the
-        // count is floor(25 / 2) = 12. Its tail by direct summation:
-        let (r, p) = (0.5, 36.0 / 37.0);
-        let tail: f64 = (12..3_000)
-            .map(|j| nb_ln_pmf(f64::from(j), r, p).exp())
-            .sum();
+        // Week 40's window (weeks 14-39) has no line: the posterior is the prior with 26
+        // more weeks (shape 0.5, rate 36), so declarations are negative binomial with
+        // r 0.5, p 36/37, and 25 lines are judged in its compound tail
+        // (`kernels::counts` checks that tail against the compound's definition).
+        let model = Clustered {
+            r: 0.5,
+            p: 36.0 / 37.0,
+            size: 2.0,
+        };
         let f = out[0];
         assert_eq!(
             (f.t, f.basis, f.lines, f.window_lines),
             (40, SurgeBasis::Count, 25.0, 0.0)
         );
+        let want = normal_z_of_ln_sf(model.ln_sf(25));
         assert!(
-            (f.score - normal_z_of_ln_sf(tail.ln())).abs() < 1e-6,
-            "{}",
+            want > 5.0 && (f.score - want).abs() < 1e-12,
+            "{} vs {want}",
             f.score
         );
-        assert!((f.expected_lines - 2.0 * 0.5 / 36.0).abs() < 1e-12);
+        assert!((f.expected_lines - 0.5 / 36.0 * 2.0).abs() < 1e-12);
         assert_eq!(counts.periods_not_judged[NotJudged::TooShort as usize], 8);
         assert_eq!(counts.periods_judged, 50);
         // Fewer than `min_lines` lines are never a surge, however rare.
