@@ -549,6 +549,7 @@ fn scoring_a_month_against_a_baseline_finds_the_full_scans_volume_findings() {
     std::fs::write(
         &config,
         "[price]\ndetectors = []\n\
+         [volume]\nfold_events = false\n\
          [detectors.surge]\nprior_weight = 0.0\nmin_lines = 1000000\ndrops = false\n\
          [detectors.first-time-importer]\nmin_ratio = 0.0\nestablished_min_ratio = 0.0\n\
          [detectors.new-origin]\nmin_ratio = 0.0\n",

@@ -203,7 +203,7 @@ fn batch(lines: &[Line]) -> RecordBatch {
 // ---------------------------------------------------------------------------------------
 
 /// The findings columns a snapshot shows, in this order.
-const COLUMNS: [&str; 22] = [
+const COLUMNS: [&str; 24] = [
     "detector_id",
     "detector",
     "declaration_id",
@@ -225,6 +225,8 @@ const COLUMNS: [&str; 22] = [
     "series_key",
     "period_start",
     "period",
+    "rule",
+    "corroborated_by",
     "explanation",
 ];
 
@@ -1405,7 +1407,7 @@ fn v01_surge() {
     let snap = Snapshot {
         id: "V01",
         name: "surge",
-        config: Some("[volume]\nkeys = [\"hs6+importer\"]\n"),
+        config: None,
         manifest_keys: VOLUME_KEYS,
     };
     let lines = v01_fixture();
@@ -1452,6 +1454,15 @@ fn v01_surge() {
         .find(|f| f.opt_text("importer_id") == Some("SURGE-CO"))
         .unwrap();
     assert_eq!(f.text("direction"), "high");
+    assert_eq!(f.text("rule"), "amount");
+    let day = ymd(week(24));
+    assert_eq!(
+        f.text("corroborated_by"),
+        format!(
+            "surge:hs6=310230|origin=NL@{day};surge:hs6=310230|office=OFF-1@{day};\
+             surge:hs6=310230@{day}"
+        )
+    );
     assert_close(f.number("observed"), 12_000.0, "observed");
     assert_close(f.number("baseline_median"), 1100.0, "median");
     assert_close(f.number("baseline_mad"), w.mad, "mad");
@@ -1499,11 +1510,17 @@ fn v01_surge() {
     assert!(1600.0 / st.median.exp() < 3.0);
 
     let v = &s.manifest["volume"];
-    assert_eq!(v["series"], serde_json::json!({"hs6+importer": 4}));
-    assert_eq!(v["series_judged"], 4);
+    assert_eq!(
+        v["series"],
+        serde_json::json!({"hs6+importer": 4, "hs6+origin": 1, "hs6+office": 1, "hs6": 1})
+    );
+    assert_eq!(v["series_judged"], 7);
     assert_eq!(v["series_not_judged"], serde_json::json!({}));
-    // The 8 weeks after each series' first line.
-    assert_eq!(v["periods_not_judged"]["too_short"], 32);
+    // The 8 weeks after each of the 7 series' first line.
+    assert_eq!(v["periods_not_judged"]["too_short"], 56);
+    // SURGE-CO's 10,900 over its median explains the week's excess of its origin, its
+    // office and its HS6 (every company ships from NL through OFF-1): one event.
+    assert_eq!(v["folded_into_events"], 3);
     assert_eq!(v["partial_first_period"], false);
     assert_eq!(v["partial_last_period"], false);
     snap.check(&s);

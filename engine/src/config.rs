@@ -262,6 +262,9 @@ pub struct VolumeConfig {
     /// the series, so that one mistyped year cannot stretch every series over
     /// centuries. Price detectors do not read the date and still judge the line.
     pub plausible_dates: [String; 2],
+    /// Fold the findings one event shows in several series (and a line's) into one
+    /// item (`run::events`); off, every flagged series is its own finding.
+    pub fold_events: bool,
 }
 
 impl Default for VolumeConfig {
@@ -279,6 +282,7 @@ impl Default for VolumeConfig {
                 .map(|d| d.name().to_string())
                 .collect(),
             plausible_dates: ["1990-01-01".into(), "2099-12-31".into()],
+            fold_events: true,
         }
     }
 }

@@ -166,13 +166,18 @@ impl Engine {
             Some(v) => (v.findings, Some(v.summary)),
             None => (Vec::new(), None),
         };
-        let (findings, budget) = details(
+        let fold = s
+            .volume
+            .as_ref()
+            .filter(|v| v.fold_events)
+            .map(|v| v.series.period);
+        let details = details(
             &plan,
             &units,
             &scored,
             &keys,
             &ctx,
-            volume_findings,
+            (volume_findings, fold),
             (&self.watch, &s.selection, s.batch_size),
             pool,
         )?;
@@ -193,18 +198,24 @@ impl Engine {
             &plan,
             &units,
             &scored,
-            &findings,
+            &details.findings,
             &uv.main,
             &s.price.levels,
             &s.price.kinds,
         );
-        summary.volume = volume_summary;
+        summary.volume = volume_summary.map(|mut v| {
+            v.folded_into_events = details.folded;
+            v
+        });
         summary.inputs = inputs;
-        summary.budget = budget;
+        summary.budget = details.budget;
         summary.baseline = meta.map(|m| m.id.clone());
         timings.lap("total", t0);
         summary.timings_ms = timings.into_map();
-        Ok(ScanOutput { findings, summary })
+        Ok(ScanOutput {
+            findings: details.findings,
+            summary,
+        })
     }
 
     /// Build a baseline from `inputs`, on top of `previous` when updating, keeping the

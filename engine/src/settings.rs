@@ -103,6 +103,8 @@ pub struct VolumeSettings {
     pub split: Option<SplitShipment>,
     /// With `--watch`: the selected families (0: everything is judged).
     pub restrict: u64,
+    /// Fold one event's findings into one item.
+    pub fold_events: bool,
 }
 
 impl VolumeSettings {
@@ -249,6 +251,7 @@ impl VolumeSettings {
                 .transpose()?,
             restrict,
             detectors,
+            fold_events: config.volume.fold_events,
         }))
     }
 }

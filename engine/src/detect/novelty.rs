@@ -232,6 +232,7 @@ pub fn novelty_finding(
     }
     out.score = novelty_score(s.agg.amount.value(), s.typical.as_ref());
     out.history_len = Some(s.period as u64);
+    out.rule = Some("first_appearance");
     out.explanation = explanation;
     out
 }

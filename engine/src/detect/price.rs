@@ -293,6 +293,8 @@ pub fn line_finding(
         period_start: None,
         period: None,
         history_len: None,
+        rule: None,
+        corroborated_by: None,
         explanation: String::new(),
         locator,
     }

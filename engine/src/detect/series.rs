@@ -111,6 +111,8 @@ impl SeriesContext<'_> {
             period_start: Some(period_start),
             period: Some(period),
             history_len: None,
+            rule: None,
+            corroborated_by: None,
             explanation: String::new(),
             locator: (u32::MAX, 0),
         }

@@ -29,12 +29,14 @@ const IMPORTER_ID: &str = "importer_id";
 const ORIGIN: &str = "origin";
 const OFFICE: &str = "office";
 const PERIOD_START: &str = "period_start";
+const CORROBORATED_BY: &str = "corroborated_by";
 
 /// Columns a findings file must have.
 const REQUIRED: [&str; 3] = [DETECTOR, DECLARATION_ID, SCORE];
 /// Columns read when present.
-const OPTIONAL: [&str; 7] = [
+const OPTIONAL: [&str; 8] = [
     LINE_NO,
+    CORROBORATED_BY,
     SERIES_KEY,
     HS6,
     IMPORTER_ID,
@@ -127,6 +129,7 @@ struct RawFinding {
     origin: Option<String>,
     office: Option<String>,
     period_start: Option<i32>,
+    corroborated_by: Option<String>,
 }
 
 impl RawFinding {
@@ -149,6 +152,7 @@ impl RawFinding {
             origin: text(ORIGIN),
             office: text(OFFICE),
             period_start,
+            corroborated_by: text(CORROBORATED_BY),
         }
     }
 
@@ -164,6 +168,24 @@ impl RawFinding {
             .filter(|s| !s.is_nan())
             .unwrap_or(f64::NEG_INFINITY);
         let risk = self.risk.filter(|s| !s.is_nan()).unwrap_or(score);
+        let corroborations = match self.corroborated_by.as_deref().filter(|c| !c.is_empty()) {
+            Some(c) => c
+                .split(';')
+                .map(|entry| {
+                    parse_corroboration(entry).ok_or_else(|| {
+                        bad_output(
+                            path,
+                            line,
+                            format!(
+                                "{where_}`corroborated_by` entry `{entry}` is not \
+                                 detector:group_key@YYYY-MM-DD"
+                            ),
+                        )
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?,
+            None => Vec::new(),
+        };
         let series = self.series_key.map(|series_key| SeriesId {
             series_key,
             hs6: self.hs6,
@@ -179,8 +201,37 @@ impl RawFinding {
             score,
             risk,
             series,
+            corroborations,
         })
     }
+}
+
+/// One `corroborated_by` entry: `detector:group_key@YYYY-MM-DD`, the group key
+/// `hs6=H` with at most one of `|importer=`, `|origin=`, `|office=`.
+fn parse_corroboration(entry: &str) -> Option<(String, SeriesId)> {
+    let (detector, rest) = entry.split_once(':')?;
+    let (key, start) = rest.rsplit_once('@')?;
+    let mut id = SeriesId {
+        series_key: "hs6".into(),
+        hs6: None,
+        importer_id: None,
+        origin: None,
+        office: None,
+        period_start: Some(parse_ymd(start)?),
+    };
+    for part in key.split('|') {
+        let (k, v) = part.split_once('=')?;
+        let v = Some(v.to_string());
+        match k {
+            "hs6" => id.hs6 = v,
+            "importer" => (id.series_key, id.importer_id) = ("hs6_importer".into(), v),
+            "origin" => (id.series_key, id.origin) = ("hs6_origin".into(), v),
+            "office" => (id.series_key, id.office) = ("hs6_office".into(), v),
+            _ => return None,
+        }
+    }
+    id.hs6.as_ref()?;
+    Some((detector.to_string(), id))
 }
 
 fn check_columns(path: &Path, available: &[String]) -> Result<()> {
@@ -261,6 +312,7 @@ fn read_batch(
     let mut importer_id = text(IMPORTER_ID)?;
     let mut origin = text(ORIGIN)?;
     let mut office = text(OFFICE)?;
+    let mut corroborated_by = text(CORROBORATED_BY)?;
     let period_start = batch
         .column_by_name(PERIOD_START)
         .map(|a| date_days(a.as_ref()).map_err(|e| column_error(PERIOD_START, e)))
@@ -284,6 +336,7 @@ fn read_batch(
                 .as_ref()
                 .and_then(|v| v.get(i).copied())
                 .filter(|&d| d != NULL_DATE),
+            corroborated_by: take(&mut corroborated_by, i),
         };
         out.push(raw.finish(path, None, &format!("row {}: ", first_row + i))?);
     }
@@ -472,10 +525,42 @@ mod tests {
             period_start: None,
             period: None,
             history_len: None,
+            rule: None,
+            corroborated_by: None,
             explanation: "a, \"quoted\" sentence".into(),
             locator: (0, 0),
         };
-        let findings = vec![f("D1", 9.0), f("D2", 4.0)];
+        let folded =
+            "surge:hs6=300490|importer=IM1@2025-06-23;new-origin:hs6=300490|origin=CN@2025-06-30";
+        let findings = vec![
+            f("D1", 9.0),
+            Finding {
+                corroborated_by: Some(folded.into()),
+                ..f("D2", 4.0)
+            },
+        ];
+        let series =
+            |key: &str, importer: Option<&str>, origin: Option<&str>, day: &str| SeriesId {
+                series_key: key.into(),
+                hs6: Some("300490".into()),
+                importer_id: importer.map(Into::into),
+                origin: origin.map(Into::into),
+                office: None,
+                period_start: parse_ymd(day),
+            };
+        let d2 = EvalFinding {
+            corroborations: vec![
+                (
+                    "surge".into(),
+                    series("hs6_importer", Some("IM1"), None, "2025-06-23"),
+                ),
+                (
+                    "new-origin".into(),
+                    series("hs6_origin", None, Some("CN"), "2025-06-30"),
+                ),
+            ],
+            ..line("robust-z", "D2", 1, 4.0)
+        };
         for format in [Format::Parquet, Format::Csv, Format::Jsonl] {
             let path = dir.path().join(format.file_name());
             let file = std::fs::File::create(&path).unwrap();
@@ -483,12 +568,31 @@ mod tests {
             let got = read_findings(&path, format).unwrap();
             assert_eq!(
                 got,
-                vec![
-                    line("robust-z", "D1", 1, 9.0),
-                    line("robust-z", "D2", 1, 4.0)
-                ],
+                vec![line("robust-z", "D1", 1, 9.0), d2.clone()],
                 "{format:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_malformed_corroboration_is_an_error_naming_the_row() {
+        for bad in [
+            "surge",
+            "surge:hs6=1@2025-13-01",
+            "surge:importer=IM1@2025-06-23",
+            "surge:hs6=1|x=2@2025-06-23",
+        ] {
+            assert!(parse_corroboration(bad).is_none(), "{bad}");
+        }
+        let raw = RawFinding {
+            detector: Some("robust-z".into()),
+            corroborated_by: Some("surge:hs6=1".into()),
+            ..RawFinding::default()
+        };
+        let e = raw
+            .finish(Path::new("f.parquet"), None, "row 7: ")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("row 7") && e.contains("surge:hs6=1"), "{e}");
     }
 }

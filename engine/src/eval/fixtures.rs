@@ -13,6 +13,7 @@ pub(super) fn line(detector: &str, decl: &str, line_no: i64, score: f64) -> Eval
         score,
         risk: score,
         series: None,
+        corroborations: Vec::new(),
     }
 }
 
@@ -31,6 +32,7 @@ pub(super) fn series(detector: &str, importer: &str, start: &str, score: f64) ->
             office: None,
             period_start: parse_ymd(start),
         }),
+        corroborations: Vec::new(),
     }
 }
 

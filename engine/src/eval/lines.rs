@@ -113,6 +113,7 @@ pub fn evaluate(findings: &[EvalFinding], labels: &Labels, lines_total: u64) -> 
             }
             (None, None) => unidentified += 1,
         }
+        series_findings.extend(f.corroborations.iter().map(|(d, id)| (d.as_str(), id)));
     }
     for (i, id) in line_ids.values_mut().enumerate() {
         *id = i;

@@ -29,6 +29,9 @@ pub struct EvalFinding {
     pub risk: f64,
     /// The flagged series period, for series findings (non-null `series_key`).
     pub series: Option<SeriesId>,
+    /// The series periods folded into this finding as the same event (detector,
+    /// series), from the `corroborated_by` column.
+    pub corroborations: Vec<(String, SeriesId)>,
 }
 
 /// A flagged series period: the series kind, its key fields and the period start.

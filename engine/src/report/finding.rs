@@ -88,6 +88,14 @@ pub struct Finding {
     pub period: Option<&'static str>,
     /// Volume findings: periods of the series' history before this one.
     pub history_len: Option<u64>,
+    /// Volume findings: which rule flagged the series (`amount`, `lines`,
+    /// `count_model`, `drop`, `first_appearance`); null for line findings and split
+    /// shipments.
+    pub rule: Option<&'static str>,
+    /// The less specific series that show the same event, folded into this finding
+    /// (`run::events`): `detector:group_key@period_start`, `;`-separated; null when
+    /// none.
+    pub corroborated_by: Option<String>,
     /// One sentence of explanation.
     pub explanation: String,
     /// Scan unit and row within it: the final tie-break of the sort order.

@@ -173,6 +173,8 @@ pub struct VolumeSummary {
     pub periods_not_judged: BTreeMap<String, u64>,
     /// `surge`: flags the seasonal comparison withdrew.
     pub withdrawn_by_season: u64,
+    /// Findings folded into a more specific finding of the same event (`run::events`).
+    pub folded_into_events: u64,
     /// `first-time-importer` / `new-origin`: first appearances inside the burn-in.
     pub first_appearances_in_burn_in: BTreeMap<String, u64>,
     /// `first-time-importer` / `new-origin`: first appearances below `min_amount`.

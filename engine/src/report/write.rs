@@ -51,6 +51,8 @@ pub fn findings_schema() -> SchemaRef {
         Field::new("period_start", DataType::Date32, true),
         s("period", true),
         Field::new("history_len", DataType::UInt64, true),
+        s("rule", true),
+        s("corroborated_by", true),
         s("explanation", false),
     ]))
 }
@@ -101,6 +103,8 @@ fn findings_column(f: &[Finding], i: usize) -> ArrayRef {
         30 => Arc::new(f.iter().map(|x| x.period_start).collect::<Date32Array>()),
         31 => strs(f.iter().map(|x| x.period)),
         32 => Arc::new(f.iter().map(|x| x.history_len).collect::<UInt64Array>()),
+        33 => strs(f.iter().map(|x| x.rule)),
+        34 => strs(f.iter().map(|x| x.corroborated_by.as_deref())),
         _ => strs(f.iter().map(|x| Some(x.explanation.as_str()))),
     }
 }

@@ -10,6 +10,7 @@ use rayon::prelude::*;
 
 use super::audit::{RANDOM_AUDIT_ID, audit_finding};
 use super::budget::apply_budget;
+use super::events;
 use super::measure::UnitMeasures;
 use super::score::{ScoreContext, UnitScore};
 use crate::baseline::{FineKey, GroupBaseline, GroupLevel};
@@ -23,6 +24,7 @@ use crate::kernels::tail::combined_z;
 use crate::report::{BudgetRecord, Finding};
 use crate::scan::{ScanPlan, column_error, read_unit};
 use crate::schema::Col;
+use crate::series::PeriodKind;
 use crate::watch::WatchIndex;
 
 /// Build the findings of the flagged and audited lines, add `volume` findings, sort
@@ -34,10 +36,10 @@ pub fn details(
     scored: &[UnitScore],
     keys: &[FineKey],
     ctx: &ScoreContext<'_>,
-    volume: Vec<Finding>,
+    (volume, fold): (Vec<Finding>, Option<PeriodKind>),
     (watch, selection, batch_size): (&WatchIndex, &SelectionConfig, usize),
     pool: &rayon::ThreadPool,
-) -> Result<(Vec<Finding>, Option<BudgetRecord>)> {
+) -> Result<Details> {
     let per_unit = pool.install(|| {
         scored
             .par_iter()
@@ -73,12 +75,30 @@ pub fn details(
     drop(pending);
     // Hundreds of thousands of small strings: freed on the workers.
     pool.install(|| per_unit.into_par_iter().for_each(drop));
+    let mut folded = 0;
     if !volume.is_empty() {
         findings.extend(volume);
+        if let Some(period) = fold {
+            folded = events::fold(&mut findings, period);
+        }
         pool.install(|| findings.par_sort_unstable_by(Finding::output_order));
     }
     let budget = apply_budget(&mut findings, selection);
-    Ok((findings, budget))
+    Ok(Details {
+        findings,
+        budget,
+        folded,
+    })
+}
+
+/// The scan's findings, in output order.
+pub struct Details {
+    /// Line and volume findings, one per event, budget applied.
+    pub findings: Vec<Finding>,
+    /// The budget's record.
+    pub budget: Option<BudgetRecord>,
+    /// Volume findings folded into another finding of their event.
+    pub folded: u64,
 }
 
 /// Read the flagged (and audited) lines of unit `ui` back and list the findings

@@ -30,6 +30,7 @@ pub mod audit;
 pub mod baseline;
 pub mod budget;
 pub mod details;
+pub mod events;
 pub mod fingerprint;
 pub mod fit;
 pub mod measure;

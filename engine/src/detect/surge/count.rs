@@ -28,20 +28,10 @@ impl Surge {
         let Some(&(first, ..)) = cells.iter().find(|c| c.2 > 0.0) else {
             return;
         };
-        let judged_from = first + self.min_history;
-        let too_short = judged_from.min(len).saturating_sub(first.max(from));
-        counts.periods_not_judged[NotJudged::TooShort as usize] += too_short as u64;
-        if len <= judged_from {
-            counts.series_not_judged[NotJudged::TooShort as usize] += 1;
+        if !self.count_occasional(first, len, from, counts) {
             return;
         }
-        match len.saturating_sub(judged_from.max(from)) {
-            0 => counts.series_not_judged[NotJudged::TooShort as usize] += 1,
-            n => {
-                counts.series_judged += 1;
-                counts.periods_judged += n as u64;
-            }
-        }
+        let judged_from = first + self.min_history;
         let active = |c: &ActiveCell| if c.2 > 0.0 { c.1 } else { 0.0 };
         let mark = out.len();
         let mut episodes = Episodes::default();
@@ -88,6 +78,42 @@ impl Surge {
         }
         episodes.close(out);
         reaching(from, mark, out);
+    }
+
+    /// Count the periods of an occasional series whose first active period is `first`
+    /// (of `len`, flags wanted from `from`) as [`Surge::judge_series`] counts them;
+    /// whether any period is judged. A series with no period of `min_lines` lines is
+    /// only counted: the count model cannot flag it.
+    pub fn count_occasional(
+        &self,
+        first: usize,
+        len: usize,
+        from: usize,
+        counts: &mut SurgeCounts,
+    ) -> bool {
+        let judged_from = first + self.min_history;
+        let too_short = judged_from.min(len).saturating_sub(first.max(from));
+        counts.periods_not_judged[NotJudged::TooShort as usize] += too_short as u64;
+        match len.saturating_sub(judged_from.max(from)) {
+            _ if len <= judged_from => {
+                counts.series_not_judged[NotJudged::TooShort as usize] += 1;
+                false
+            }
+            0 => {
+                counts.series_not_judged[NotJudged::TooShort as usize] += 1;
+                false
+            }
+            n => {
+                counts.series_judged += 1;
+                counts.periods_judged += n as u64;
+                true
+            }
+        }
+    }
+
+    /// Lines a period needs to be flagged by the count model.
+    pub fn min_lines(&self) -> f64 {
+        self.min_lines
     }
 
     /// The window statistics of the ln amounts of `cells[lo..i]` (the active periods of

@@ -242,6 +242,18 @@ pub struct SeriesFlag {
     pub window_lines: f64,
 }
 
+impl SurgeBasis {
+    /// The findings' `rule` value.
+    pub fn name(self) -> &'static str {
+        match self {
+            SurgeBasis::Amount => "amount",
+            SurgeBasis::Lines => "lines",
+            SurgeBasis::Count => "count_model",
+            SurgeBasis::Drop => "drop",
+        }
+    }
+}
+
 impl SeriesFlag {
     /// The window's median amount (natural scale; NaN when no active period).
     pub fn baseline_median(&self) -> f64 {

@@ -142,6 +142,11 @@ impl Surge {
                     counts,
                     &mut work.flags,
                 );
+            } else if !run.iter().any(|e| f64::from(e.2.lines) >= self.min_lines()) {
+                // Too few lines for the count model in any period: counted, not walked.
+                if let Some(first) = run.iter().find(|e| e.2.amount.value() > 0.0) {
+                    self.count_occasional(first.1 as usize, grid.len, ctx.from, counts);
+                }
             } else {
                 // Too few active periods for a window rule: the count model alone,
                 // from the active periods.
@@ -269,6 +274,7 @@ impl Surge {
         out.score = f.score;
         out.direction = f.direction.name();
         out.history_len = Some(f.t as u64);
+        out.rule = Some(f.basis.name());
         out.explanation = explanation;
         out
     }

@@ -316,7 +316,7 @@ impl Surge {
             return None;
         }
         let amount = Judged {
-            score: calibrated_z((y - w.median) / scale, self.shrunk_size(w.count)),
+            score: self.calibrated((y - w.median) / scale, self.shrunk_size(w.count)),
             basis: SurgeBasis::Amount,
             expected_lines: f64::NAN,
         };
@@ -326,7 +326,7 @@ impl Surge {
                 .shrink(Self::scale(&wn, 0.0), wn.count, prior.lines)
                 .max(wn.median.sqrt().max(1.0));
             Judged {
-                score: calibrated_z((n - wn.median) / scale, self.shrunk_size(wn.count)),
+                score: self.calibrated((n - wn.median) / scale, self.shrunk_size(wn.count)),
                 basis: SurgeBasis::Lines,
                 expected_lines: wn.median,
             }
@@ -336,6 +336,17 @@ impl Surge {
             _ => amount,
         };
         (best.score > self.threshold).then_some(best)
+    }
+
+    /// The calibrated score of a robust z from `n` values where it can pass the
+    /// threshold: calibration only lowers a score, so a z at or under the threshold is
+    /// returned as it is (and fails it all the same) without the incomplete beta.
+    fn calibrated(&self, z: f64, n: u64) -> f64 {
+        if z > self.threshold {
+            calibrated_z(z, n)
+        } else {
+            z
+        }
     }
 
     /// The values a spread shrunk from `k` values is worth: `k` and the prior's weight.
@@ -403,7 +414,7 @@ impl Surge {
         if scale.is_nan() || scale <= 0.0 || x * self.min_ratio > w.median {
             return None;
         }
-        let amount = calibrated_z((w.median - x) / scale, w.len as u64);
+        let amount = self.calibrated((w.median - x) / scale, w.len as u64);
         let model = Self::count_model(window_lines, periods, prior);
         let count = if periods > 0 && lines * self.min_ratio <= model.mean() {
             normal_z_of_ln_sf(model.ln_cdf(lines as u64))
