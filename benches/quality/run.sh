@@ -25,14 +25,7 @@ while [[ $# -gt 0 ]]; do
         *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
     esac
 done
-venv="$here/.venv"
-if [[ ! -x "$venv/bin/python" ]] || ! "$venv/bin/python" -c 'import duckdb' 2>/dev/null; then
-    "${PYTHON:-python3}" -m venv "$venv"
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
-        -r "$here/requirements.txt"
-fi
-(cd "$root" && cargo build --release --quiet -p tradescan-cli)
-bin="${CARGO_TARGET_DIR:-$root/target}/release/tradescan"
+. "$here/setup.sh"
 for profile in $profiles; do
     for seed in $seeds; do
         name="$profile-$rows-$seed"

@@ -492,23 +492,7 @@ mod tests {
         use crate::report::{Finding, Format, write_findings};
         let dir = tempfile::tempdir().unwrap();
         let f = |decl: &str, score: f64| Finding {
-            detector: "robust-z",
-            detector_id: "P01",
-            declaration_id: Some(decl.into()),
-            line_no: Some(1),
-            date: None,
-            office: None,
             importer_id: Some("IM1".into()),
-            origin: None,
-            hs_code: "3004900000".into(),
-            hs6: "300490".into(),
-            unit: None,
-            quantity: None,
-            net_mass_kg: None,
-            customs_value: None,
-            measure: "value_per_kg",
-            observed: 1.0,
-            baseline_median: 1.0,
             baseline_mad: Some(0.1),
             baseline_q1: Some(1.0),
             baseline_q3: Some(1.0),
@@ -516,19 +500,9 @@ mod tests {
             group_key: "k".into(),
             group_size: 30,
             score,
-            raw_score: None,
-            line_risk: None,
             direction: "low",
-            value_gap: None,
-            watch_family: None,
-            series_key: None,
-            period_start: None,
-            period: None,
-            history_len: None,
-            rule: None,
-            corroborated_by: None,
             explanation: "a, \"quoted\" sentence".into(),
-            locator: (0, 0),
+            ..Finding::test_line("robust-z", decl)
         };
         let folded =
             "surge:hs6=300490|importer=IM1@2025-06-23;new-origin:hs6=300490|origin=CN@2025-06-30";

@@ -103,6 +103,51 @@ pub struct Finding {
 }
 
 impl Finding {
+    /// A line finding of `detector` on line 1 of `declaration`, hs 300490, with neutral
+    /// figures: the start of a test's finding.
+    #[cfg(test)]
+    pub(crate) fn test_line(detector: &'static str, declaration: &str) -> Finding {
+        Finding {
+            detector,
+            detector_id: "P01",
+            declaration_id: Some(declaration.into()),
+            line_no: Some(1),
+            date: None,
+            office: None,
+            importer_id: None,
+            origin: None,
+            hs_code: "3004900000".into(),
+            hs6: "300490".into(),
+            unit: None,
+            quantity: None,
+            net_mass_kg: None,
+            customs_value: None,
+            measure: "value_per_kg",
+            observed: 1.0,
+            baseline_median: 1.0,
+            baseline_mad: None,
+            baseline_q1: None,
+            baseline_q3: None,
+            group_level: String::new(),
+            group_key: String::new(),
+            group_size: 0,
+            score: 4.0,
+            raw_score: None,
+            line_risk: None,
+            direction: "high",
+            value_gap: None,
+            watch_family: None,
+            series_key: None,
+            period_start: None,
+            period: None,
+            history_len: None,
+            rule: None,
+            corroborated_by: None,
+            explanation: String::new(),
+            locator: (0, 0),
+        }
+    }
+
     /// The risk of the inspection item (a line, or a series finding) the finding
     /// belongs to, on the score scale: a line's risk combines the evidence of every
     /// measure judged on it (unit value, kg per unit; `kernels::tail::combined_z`), the

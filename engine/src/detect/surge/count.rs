@@ -2,7 +2,7 @@
 //! against the series' window shrunk towards its panel, and the judgement of an
 //! occasional series from its active periods alone.
 
-use super::walk::{Episodes, Judged, empty_window, reaching};
+use super::walk::{Episodes, Judged, empty_window, reaching, with_season};
 use super::{ActiveCell, NotJudged, SeriesFlag, Surge, SurgeBasis, SurgeCounts};
 use crate::detect::Direction;
 use crate::kernels::counts::Clustered;
@@ -175,20 +175,9 @@ impl Surge {
         prior: Prior,
         counts: &mut SurgeCounts,
     ) -> Option<Judged> {
-        match seasonal {
-            Some((season, periods)) if season > 0.0 => {
-                match self.count_rule(lines, season, periods, prior) {
-                    Some(s) => Some(Judged {
-                        score: s.score.min(j.score),
-                        ..j
-                    }),
-                    None => {
-                        counts.withdrawn_by_season += 1;
-                        None
-                    }
-                }
-            }
-            _ => Some(j),
-        }
+        let season = seasonal
+            .filter(|s| s.0 > 0.0)
+            .map(|(season, periods)| self.count_rule(lines, season, periods, prior));
+        with_season(j, season, counts)
     }
 }

@@ -128,23 +128,14 @@ impl Surge {
                 };
                 let score = self.robust_rules(ln[t], &aw, active_lines[t], lines_window, prior)?;
                 // Against the same season a year earlier.
-                match self.seasonal_window(ln, t) {
-                    None => Some(score),
-                    Some(sw) if sw.count == 0 => Some(score),
-                    Some(sw) => {
+                let season = self
+                    .seasonal_window(ln, t)
+                    .filter(|sw| sw.count > 0)
+                    .map(|sw| {
                         let swn = || self.seasonal_window(active_lines, t);
-                        match self.robust_rules(ln[t], &sw, active_lines[t], swn, prior) {
-                            Some(s) => Some(Judged {
-                                score: s.score.min(score.score),
-                                ..score
-                            }),
-                            None => {
-                                counts.withdrawn_by_season += 1;
-                                None
-                            }
-                        }
-                    }
-                }
+                        self.robust_rules(ln[t], &sw, active_lines[t], swn, prior)
+                    });
+                with_season(score, season, counts)
             });
             let count = self
                 .count_rule(active_lines[t], in_window, (t - first).min(window), prior)
@@ -450,6 +441,28 @@ pub(super) fn empty_window(len: usize) -> WindowStats {
         median: f64::NAN,
         mad: f64::NAN,
         mean_ad: f64::NAN,
+    }
+}
+
+/// A flag checked against the same rule on the season a year earlier: `season` is
+/// `None` without a season to compare with (the flag stands), `Some(None)` when the rule
+/// does not flag against it (withdrawn, and counted), `Some(Some(s))` when it does (the
+/// smaller score).
+pub(super) fn with_season(
+    flag: Judged,
+    season: Option<Option<Judged>>,
+    counts: &mut SurgeCounts,
+) -> Option<Judged> {
+    match season {
+        None => Some(flag),
+        Some(Some(s)) => Some(Judged {
+            score: s.score.min(flag.score),
+            ..flag
+        }),
+        Some(None) => {
+            counts.withdrawn_by_season += 1;
+            None
+        }
     }
 }
 
