@@ -14,6 +14,8 @@ pub(crate) enum Label {
     Duplicate,
     VolumeSurge,
     FirstTimePrecursorImporter,
+    /// Realistic profile only, a series label of a known-benign event: a seasonal peak.
+    SeasonalPeak,
 }
 
 impl Label {
@@ -50,7 +52,13 @@ impl Label {
             Label::Duplicate => "duplicate",
             Label::VolumeSurge => "volume_surge",
             Label::FirstTimePrecursorImporter => "first_time_precursor_importer",
+            Label::SeasonalPeak => "benign_seasonal_peak",
         }
+    }
+
+    /// Whether the label marks a known-benign event (its lines carry no line label).
+    pub(crate) fn is_benign(self) -> bool {
+        self == Label::SeasonalPeak
     }
 }
 

@@ -275,8 +275,8 @@ fn realistic_json(world: &World, series: &SeriesCounts) -> String {
         ),
         format!("\"noise_cap_ln\": {}", realistic::NOISE_CAP),
         format!(
-            "\"series\": {{\"irregular_surges\": {}, \"newcomers\": {}}}",
-            series.irregular_surges, series.newcomers
+            "\"series\": {{\"irregular_surges\": {}, \"newcomers\": {}, \"seasonal_peaks\": {}}}",
+            series.irregular_surges, series.newcomers, series.seasonal_peaks
         ),
         format!(
             "\"codes_by_expected_lines\": {{\"under_10\": {}, \"10_to_50\": {}, \"50_to_500\": {}, \"500_or_more\": {}}}",

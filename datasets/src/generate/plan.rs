@@ -325,7 +325,15 @@ fn plant_events(cfg: &GeneratorConfig, cat: &Catalogue, plan: &mut Plan, rng: &m
                 (nat, q)
             })
             .collect();
-        if plant_surge(plan, &mut budget, (h, importer), monday, &lines, rng) {
+        if plant_surge(
+            plan,
+            &mut budget,
+            (h, importer),
+            monday,
+            &lines,
+            Label::VolumeSurge,
+            rng,
+        ) {
             planted += 1;
         }
     }
@@ -403,13 +411,15 @@ fn plant_events(cfg: &GeneratorConfig, cat: &Catalogue, plan: &mut Plan, rng: &m
 
 /// Plant a surge of HS6 `h` to `importer` in the week starting `monday`: its lines as
 /// declarations of 1 to 4 lines (the importer's usual declarant, first origin and
-/// office) on weekdays of the week, labelled, if the budget has room. Whether planted.
+/// office) on weekdays of the week, if the budget has room, with series label `label`
+/// (and its lines with it, unless it marks a benign event). Whether planted.
 pub(crate) fn plant_surge(
     plan: &mut Plan,
     budget: &mut Budget,
     (h, importer): (usize, &Importer),
     monday: i32,
     lines: &[(u32, f64)],
+    label: Label,
     rng: &mut Rand,
 ) -> bool {
     let mut decls = Vec::new();
@@ -423,7 +433,7 @@ pub(crate) fn plant_surge(
             declarant: importer.declarant,
             origin: importer.origins[0],
             office: importer.office,
-            label: Some(Label::VolumeSurge),
+            label: (!label.is_benign()).then_some(label),
             lines: rest[..n].to_vec(),
         });
         rest = &rest[n..];
@@ -431,7 +441,7 @@ pub(crate) fn plant_surge(
     let planted = budget.try_accept(plan, decls);
     if planted {
         plan.series.push(SeriesLabel {
-            label: Label::VolumeSurge,
+            label,
             hs6: h as u32,
             importer: importer.party,
             week_monday: monday,

@@ -158,14 +158,17 @@
 //!   events, unchanged (their lines get this profile's prices), and `volume_surge` on
 //!   sparse importers too (10. below).
 //!
-//! ## 10. Volume: sparse importers that surge, newcomers in common watched goods
+//! ## 10. Volume: sparse importers that surge, newcomers, seasonal goods
 //!
 //! Surges are also planted on (HS6, importer) pairs that trade a few times a year (one
 //! line every 2 to 26 weeks): 8 to 40 ordinary lines in one week, labelled
-//! `volume_surge`, about 1 per 100,000 lines. And in the 8 most traded watched national
+//! `volume_surge`, about 1 per 100,000 lines. In the 8 most traded watched national
 //! codes, 2% of the lines are first purchases of ordinary size by importers new to the
-//! code, unlabelled (`generator.json`: `realistic.series`). Sources and parameters:
-//! `realistic/series.rs`. Seasonal goods and codes that change at a nomenclature update are not
+//! code, unlabelled. The largest importers of nitrogen fertilisers (HS 3102) buy three
+//! times their usual lines in the four weeks from the first Monday of March, every year,
+//! labelled `benign_seasonal_peak` in `series.csv` (a known-benign event: a flag on it
+//! is a false alarm). Counts in `generator.json` (`realistic.series`); sources and
+//! parameters: `realistic/series.rs`. Codes that change at a nomenclature update are not
 //! generated yet.
 //!
 //! Factor ranges and the under/over split are *assumed*; factors are recorded per line

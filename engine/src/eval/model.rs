@@ -93,6 +93,13 @@ pub fn is_negative_label(label: &str) -> bool {
     NEGATIVE_LABELS.iter().any(|n| l.eq_ignore_ascii_case(n))
 }
 
+/// Whether a series label marks a known-benign event (a negative label, or one named
+/// `benign_...`: a seasonal peak, a tariff-code change): a flag on it is a false
+/// alarm, counted apart, and it has no recall.
+pub fn is_benign_label(label: &str) -> bool {
+    is_negative_label(label) || label.trim().starts_with("benign_")
+}
+
 /// Ground truth: line labels and series labels.
 #[derive(Debug, Clone, Default)]
 pub struct Labels {
@@ -217,6 +224,17 @@ pub struct SeriesReport {
     pub by_series_key: BTreeMap<String, SeriesFlags>,
     /// Flagged series periods per detector, then `series_key`.
     pub by_detector: BTreeMap<String, BTreeMap<String, SeriesFlags>>,
+    /// Known-benign labelled events (`benign_...` labels) and how many were flagged.
+    pub benign: BTreeMap<String, BenignFlags>,
+}
+
+/// How often the detectors flag one kind of known-benign event.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct BenignFlags {
+    /// Labelled benign series periods.
+    pub labels: u64,
+    /// Of those, flagged by any detector (each a false alarm).
+    pub flagged: u64,
 }
 
 /// Recall of one series label value.
@@ -237,7 +255,7 @@ pub struct SeriesLabelRecall {
 pub struct SeriesFlags {
     /// Distinct flagged series periods (series key, key fields, period start).
     pub flagged: u64,
-    /// Those matching at least one series label.
+    /// Those matching at least one (not benign) series label.
     pub matched: u64,
     /// Those matching none: `flagged - matched`.
     pub false_alarms: u64,

@@ -4,8 +4,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::model::{
-    Recall, SeriesFlags, SeriesId, SeriesLabel, SeriesLabelRecall, SeriesReport, is_negative_label,
-    ratio,
+    BenignFlags, Recall, SeriesFlags, SeriesId, SeriesLabel, SeriesLabelRecall, SeriesReport,
+    is_benign_label, ratio,
 };
 
 impl SeriesLabel {
@@ -57,8 +57,12 @@ pub(super) fn evaluate_series(
     let mut by_detector: BTreeMap<String, BTreeMap<String, SeriesFlags>> = BTreeMap::new();
     let mut by_series_key: BTreeMap<String, SeriesFlags> = BTreeMap::new();
     let mut overall_seen: BTreeSet<&SeriesId> = BTreeSet::new();
+    let mut benign_hit: BTreeSet<usize> = BTreeSet::new();
     for (detector, id) in distinct {
-        let matched = matching(id);
+        let (benign, matched): (Vec<usize>, Vec<usize>) = matching(id)
+            .into_iter()
+            .partition(|&i| is_benign_label(&labels[i].label));
+        benign_hit.extend(benign);
         let count = |flags: &mut SeriesFlags| {
             flags.flagged += 1;
             if matched.is_empty() {
@@ -83,7 +87,7 @@ pub(super) fn evaluate_series(
 
     let mut by_label: BTreeMap<String, SeriesLabelRecall> = BTreeMap::new();
     for (i, l) in labels.iter().enumerate() {
-        if is_negative_label(&l.label) {
+        if is_benign_label(&l.label) {
             continue;
         }
         let e = by_label
@@ -120,10 +124,19 @@ pub(super) fn evaluate_series(
             r.recall = ratio(r.found, n).unwrap_or(0.0);
         }
     }
+    let mut benign: BTreeMap<String, BenignFlags> = BTreeMap::new();
+    for (i, l) in labels.iter().enumerate() {
+        if l.label.trim().starts_with("benign_") {
+            let b = benign.entry(l.label.trim().to_string()).or_default();
+            b.labels += 1;
+            b.flagged += u64::from(benign_hit.contains(&i));
+        }
+    }
     SeriesReport {
         by_label,
         by_series_key,
         by_detector,
+        benign,
     }
 }
 
@@ -154,6 +167,42 @@ mod tests {
         };
         assert_eq!(r.by_series_key["hs6_importer"], want);
         assert_eq!(r.by_detector["volume-surge"]["hs6_importer"], want);
+    }
+
+    /// A flag on a benign label (a seasonal peak) is a false alarm, counted apart; the
+    /// benign label has no recall.
+    #[test]
+    fn flags_on_benign_labels_are_false_alarms() {
+        let labels = vec![
+            series_label("volume_surge", "IM1", "2025-03-03"),
+            series_label("benign_seasonal_peak", "IM2", "2025-03-03"),
+            series_label("benign_seasonal_peak", "IM2", "2025-03-10"),
+        ];
+        let f = [
+            series("surge", "IM1", "2025-03-03", 9.0),
+            series("surge", "IM2", "2025-03-03", 9.0),
+        ];
+        let flagged: Vec<(&str, &SeriesId)> = f
+            .iter()
+            .filter_map(|f| f.series.as_ref().map(|id| (f.detector.as_str(), id)))
+            .collect();
+        let r = evaluate_series(&flagged, &labels);
+        assert_eq!(
+            r.by_series_key["hs6_importer"],
+            SeriesFlags {
+                flagged: 2,
+                matched: 1,
+                false_alarms: 1
+            }
+        );
+        assert!(!r.by_label.contains_key("benign_seasonal_peak"));
+        assert_eq!(
+            r.benign["benign_seasonal_peak"],
+            BenignFlags {
+                labels: 2,
+                flagged: 1
+            }
+        );
     }
 
     #[test]

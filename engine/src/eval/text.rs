@@ -190,6 +190,13 @@ pub fn write_text(r: &EvalReport, w: &mut impl Write) -> io::Result<()> {
             f.flagged, f.matched, f.false_alarms
         )?;
     }
+    for (label, b) in &s.benign {
+        writeln!(
+            w,
+            "known-benign {label}: {} of {} flagged (false alarms)",
+            b.flagged, b.labels
+        )?;
+    }
     Ok(())
 }
 

@@ -171,7 +171,7 @@ pub(crate) fn write_declaration(
                     ..src
                 };
             }
-            Some(Label::VolumeSurge | Label::FirstTimePrecursorImporter) => {}
+            Some(Label::VolumeSurge | Label::FirstTimePrecursorImporter | Label::SeasonalPeak) => {}
             None => unlabelled_noise(&mut l, nat.unit, rng, noise),
         }
         if world.codes[l.nat as usize].tiers.n > 1 {

@@ -33,9 +33,26 @@
 //! label; `generator.json` counts them (`realistic.newcomers`). A first-time-importer
 //! rule that flags each of them buries the planted precursor newcomers (10 to 50 times
 //! the usual quantity) in ordinary trade. Share *assumed*.
+//!
+//! # Seasonal goods (`benign_seasonal_peak`, a benign series label)
+//!
+//! Fertiliser demand follows the planting calendar: nitrogen fertilisers are bought and
+//! shipped ahead of spring application, so imports peak in late winter and spring (FAO
+//! 2017, "World fertilizer trends and outlook to 2020", on the seasonality of fertilizer
+//! demand; USDA ERS, "Fertilizer Use and Price", for the spring application season).
+//! Here the [`SEASONAL_PAIRS`] largest regular importers of each HS6 under
+//! [`SEASONAL_PREFIX`] (mineral or chemical nitrogen fertilisers, ammonium nitrate
+//! among them) buy [`SEASONAL_FACTOR`] times their usual weekly lines in each of the
+//! [`SEASON_WEEKS`] weeks from the first Monday of March, every year of the range.
+//! Each (HS6, importer, week) is a series label `benign_seasonal_peak` and its lines
+//! carry no line label: not an anomaly. A detector that flags it raises a false alarm
+//! (`tradescan eval` counts flags on benign labels apart); `surge`'s `seasonal = true`
+//! withdraws the peaks a year of history explains. Sizes *assumed*.
 
+use crate::calendar::{civil_from_days, days_from_civil, iso_monday};
 use crate::generate::GeneratorConfig;
 use crate::generate::catalogue::{Catalogue, REGULAR_IMPORTER_SHARE};
+use crate::generate::labels::Label;
 use crate::generate::plan::{
     Budget, Plan, PlantedDecl, candidate_mondays, plant_surge, weekday_in_week,
 };
@@ -53,6 +70,17 @@ pub(crate) const IRREGULAR_LINES: (usize, usize) = (8, 40);
 pub(crate) const NEWCOMER_CODES: usize = 8;
 /// Share of such a code's lines that are newcomers' first purchases.
 pub(crate) const NEWCOMER_SHARE: f64 = 0.02;
+/// HS6 codes with a seasonal peak: nitrogen fertilisers.
+pub(crate) const SEASONAL_PREFIX: &str = "3102";
+/// Importers of each such HS6 with a peak: its largest regular ones.
+pub(crate) const SEASONAL_PAIRS: usize = 3;
+/// A peak week's lines, in multiples of the pair's usual weekly lines.
+pub(crate) const SEASONAL_FACTOR: f64 = 3.0;
+/// Weeks of a season, from the first Monday of March.
+pub(crate) const SEASON_WEEKS: i32 = 4;
+/// Smallest usual weekly lines of a pair given a peak (a peak of a rarer pair is a
+/// burst, not a season).
+const SEASONAL_MIN_RATE: f64 = 0.5;
 
 /// What the realistic volume scenarios planted.
 #[derive(Debug, Clone, Copy, Default)]
@@ -61,6 +89,8 @@ pub(crate) struct SeriesCounts {
     pub irregular_surges: u64,
     /// Newcomers' first purchases (unlabelled).
     pub newcomers: u64,
+    /// Seasonal peak weeks (benign labels).
+    pub seasonal_peaks: u64,
 }
 
 /// Plant the realistic profile's volume scenarios into `plan`, within `budget`.
@@ -79,7 +109,76 @@ pub(crate) fn plant(
     let lines_per_week = cfg.rows as f64 / weeks;
     counts.irregular_surges = irregular_surges(cfg, cat, plan, budget, lines_per_week, &mut rng);
     counts.newcomers = newcomers(cat, plan, budget, lines_per_week, &mut rng);
+    counts.seasonal_peaks = seasonal_peaks(cat, plan, budget, lines_per_week, &mut rng);
     counts
+}
+
+/// Spring peaks of the largest importers of nitrogen fertilisers.
+fn seasonal_peaks(
+    cat: &Catalogue,
+    plan: &mut Plan,
+    budget: &mut Budget,
+    lines_per_week: f64,
+    rng: &mut Rand,
+) -> u64 {
+    let (first_year, _, _) = civil_from_days(plan.range_start);
+    let (last_year, _, _) = civil_from_days(plan.range_end);
+    let mut planted = 0u64;
+    for (h, hs) in cat.hs6.iter().enumerate() {
+        if !hs.code.starts_with(SEASONAL_PREFIX) {
+            continue;
+        }
+        let mut largest: Vec<usize> = (0..hs.importer_weights.len()).collect();
+        largest.sort_by(|&a, &b| {
+            hs.importer_weights[b]
+                .total_cmp(&hs.importer_weights[a])
+                .then(a.cmp(&b))
+        });
+        for &j in largest.iter().take(SEASONAL_PAIRS) {
+            let rate = lines_per_week * hs.share * REGULAR_IMPORTER_SHARE * hs.importer_weights[j];
+            let Some(importer) = hs
+                .importers
+                .get(j)
+                .and_then(|&i| cat.importers.get(i as usize))
+            else {
+                continue;
+            };
+            if rate < SEASONAL_MIN_RATE {
+                continue;
+            }
+            let extra = ((SEASONAL_FACTOR - 1.0) * rate).round().max(2.0) as usize;
+            for year in first_year..=last_year {
+                let march = days_from_civil(year, 3, 1);
+                let first_monday = iso_monday(march + 6);
+                for w in 0..SEASON_WEEKS {
+                    let monday = first_monday + 7 * w;
+                    if monday < plan.range_start || monday + 4 > plan.range_end {
+                        continue;
+                    }
+                    let lines: Vec<(u32, f64)> = (0..extra)
+                        .map(|_| {
+                            let nat = cat.nat_of_hs6(h, rng);
+                            let code = &cat.nats[nat];
+                            (
+                                nat as u32,
+                                libm::exp(code.qty_mu + code.qty_sigma * rng.normal()),
+                            )
+                        })
+                        .collect();
+                    planted += u64::from(plant_surge(
+                        plan,
+                        budget,
+                        (h, importer),
+                        monday,
+                        &lines,
+                        Label::SeasonalPeak,
+                        rng,
+                    ));
+                }
+            }
+        }
+    }
+    planted
 }
 
 /// Surges on sparse (HS6, importer) pairs.
@@ -135,6 +234,7 @@ fn irregular_surges(
             (h, importer),
             monday,
             &lines,
+            Label::VolumeSurge,
             rng,
         ));
     }

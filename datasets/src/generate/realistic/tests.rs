@@ -721,3 +721,80 @@ fn sparse_importers_surge_and_newcomers_buy_watched_goods() {
         "{late_unlabelled} late first purchases"
     );
 }
+
+/// Seasonal peaks: labelled benign in `series.csv`, in the weeks from the first Monday
+/// of March of every year, on nitrogen fertilisers, with at least three times the
+/// pair's median weekly lines outside the season and no line label.
+#[test]
+fn nitrogen_fertiliser_importers_peak_every_spring_labelled_benign() {
+    let r = realistic();
+    let d = &r.data;
+    let peaks: Vec<&Vec<String>> = d.series[1..]
+        .iter()
+        .filter(|s| s[0] == "benign_seasonal_peak")
+        .collect();
+    assert!(!peaks.is_empty());
+    let at = d.json.find("\"seasonal_peaks\": ").unwrap() + 18;
+    let counted: usize = d.json[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect::<String>()
+        .parse()
+        .unwrap();
+    assert_eq!(counted, peaks.len());
+    let week = |day: i32| day - (day + 3).rem_euclid(7);
+    let mut weekly: HashMap<(&str, &str), BTreeMap<i32, u32>> = HashMap::new();
+    for row in &d.rows {
+        *weekly
+            .entry((&row.hs_code[..6], row.importer.as_str()))
+            .or_default()
+            .entry(week(row.date))
+            .or_default() += 1;
+    }
+    // A season in every year whose March the data covers.
+    let years: std::collections::BTreeSet<i32> =
+        peaks.iter().map(|s| s[7][..4].parse().unwrap()).collect();
+    let (first, last) = d.rows.iter().fold((i32::MAX, i32::MIN), |(a, b), row| {
+        (a.min(row.date), b.max(row.date))
+    });
+    let civil = crate::generate::calendar::days_from_civil;
+    let covered: std::collections::BTreeSet<i32> = (2000..2100)
+        .filter(|&y| civil(y, 3, 1) >= first && civil(y, 3, 31) <= last)
+        .collect();
+    assert!(
+        !covered.is_empty() && covered.is_subset(&years),
+        "{years:?} vs {covered:?}"
+    );
+    // Each peak week holds its planted lines (at least 2); together they hold at least
+    // twice the weekly lines of the same pairs outside the season.
+    let (mut peak_lines, mut usual_lines, mut usual_weeks) = (0u32, 0u32, 0usize);
+    for s in &peaks {
+        assert!(s[2].starts_with("3102"), "{s:?}");
+        let (m, day): (u32, u32) = (s[7][5..7].parse().unwrap(), s[7][8..].parse().unwrap());
+        assert!(
+            (m == 3 && day <= 28) || (m == 4 && day <= 4),
+            "{s:?}: weeks of March"
+        );
+        let weeks = &weekly[&(s[2].as_str(), s[3].as_str())];
+        let monday = week(civil(s[7][..4].parse().unwrap(), m, day));
+        assert!(weeks[&monday] >= 2, "{s:?}");
+        peak_lines += weeks[&monday];
+        for (w, n) in weeks {
+            if (*w - monday).abs() > 60 {
+                usual_lines += n;
+            }
+        }
+        // Weeks outside the season, active or not, in the data's range.
+        usual_weeks += ((last - first) / 7) as usize - 17;
+    }
+    let (peak, usual) = (
+        f64::from(peak_lines) / peaks.len() as f64,
+        f64::from(usual_lines) / usual_weeks as f64,
+    );
+    assert!(
+        peak >= 2.0 * usual,
+        "{peak} lines a peak week, {usual} otherwise"
+    );
+    // Their lines are ordinary trade: no line label is benign.
+    assert!(d.labels.iter().all(|l| !l.label.starts_with("benign_")));
+}
