@@ -216,18 +216,18 @@ pub fn first_time_findings(
             0.0
         };
         out.score = combined_z(&[z_amount, z_rare, z_new]);
+        let who = if is_new {
+            "a new trader (no earlier line in any good)"
+        } else {
+            "a trader with earlier lines in other goods"
+        };
+        let ratio = if ratio.is_finite() {
+            format!("{ratio:.1}x that median, ")
+        } else {
+            String::new()
+        };
         out.explanation.push_str(&format!(
-            "; {} that median, by {}; {} newcomers a {} in this hs6",
-            if ratio.is_finite() {
-                format!("{ratio:.1}x")
-            } else {
-                "no".into()
-            },
-            if is_new {
-                "a new trader (no earlier line in any good)"
-            } else {
-                "a trader with earlier lines in other goods"
-            },
+            "; {ratio}by {who}; {} newcomers a {} in this hs6",
             sig(rate),
             ctx.grid.kind.name(),
         ));

@@ -258,7 +258,6 @@ pub fn analyse(
     if let Some(split) = settings.split.as_ref().filter(|s| !s.thresholds.is_empty()) {
         split.findings(&cells.split, &names.ctx, settings.restrict, &mut findings);
     }
-
     VolumeOutput { findings, summary }
 }
 

@@ -95,10 +95,6 @@ impl Surge {
         let too_short = judged_from.min(len).saturating_sub(first.max(from));
         counts.periods_not_judged[NotJudged::TooShort as usize] += too_short as u64;
         match len.saturating_sub(judged_from.max(from)) {
-            _ if len <= judged_from => {
-                counts.series_not_judged[NotJudged::TooShort as usize] += 1;
-                false
-            }
             0 => {
                 counts.series_not_judged[NotJudged::TooShort as usize] += 1;
                 false

@@ -22,7 +22,8 @@ pub struct SurgeWork {
     scratch: SurgeScratch,
     row: Vec<f64>,
     line_row: Vec<f64>,
-    line_row2: Vec<f64>,
+    /// Line counts of the active periods of a panel's occasional series.
+    occasional: Vec<f64>,
     cells: Vec<ActiveCell>,
     flags: Vec<SeriesFlag>,
 }
@@ -73,28 +74,27 @@ impl Surge {
     ) -> Prior {
         let mut spreads: (Vec<f64>, Vec<f64>) = (Vec::new(), Vec::new());
         let mut rates: Vec<(f64, f64)> = Vec::with_capacity(index.keys.len());
-        let occasional = &mut work.line_row;
-        occasional.clear();
+        work.occasional.clear();
         for s in 0..index.keys.len() {
             let run = index.run(entries, s);
             let lines: u64 = run.iter().map(|e| u64::from(e.2.lines)).sum();
             let span = periods.saturating_sub(run[0].1 as usize);
             rates.push((lines as f64, span as f64));
             if run.len() * 2 <= span {
-                occasional.extend(run.iter().map(|e| f64::from(e.2.lines)));
+                work.occasional
+                    .extend(run.iter().map(|e| f64::from(e.2.lines)));
             }
             if !self.walks(run.len()) {
                 continue;
             }
             panel.row_into(s, &mut work.row);
-            lines_into(run, periods, &mut work.line_row2);
-            if let Some((a, n)) = self.series_spread(&work.row, &work.line_row2, &mut work.scratch)
-            {
+            lines_into(run, periods, &mut work.line_row);
+            if let Some((a, n)) = self.series_spread(&work.row, &work.line_row, &mut work.scratch) {
                 spreads.0.push(a);
                 spreads.1.push(n);
             }
         }
-        let cluster_size = cluster_size(occasional);
+        let cluster_size = cluster_size(&mut work.occasional);
         for r in &mut rates {
             r.0 /= cluster_size;
         }
