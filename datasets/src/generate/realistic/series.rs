@@ -51,7 +51,7 @@
 
 use crate::calendar::{civil_from_days, days_from_civil, iso_monday};
 use crate::generate::GeneratorConfig;
-use crate::generate::catalogue::{Catalogue, REGULAR_IMPORTER_SHARE};
+use crate::generate::catalogue::{Catalogue, Importer, REGULAR_IMPORTER_SHARE};
 use crate::generate::labels::Label;
 use crate::generate::plan::{
     Budget, Plan, PlantedDecl, candidate_mondays, plant_surge, weekday_in_week,
@@ -155,22 +155,12 @@ fn seasonal_peaks(
                     if monday < plan.range_start || monday + 4 > plan.range_end {
                         continue;
                     }
-                    let lines: Vec<(u32, f64)> = (0..extra)
-                        .map(|_| {
-                            let nat = cat.nat_of_hs6(h, rng);
-                            let code = &cat.nats[nat];
-                            (
-                                nat as u32,
-                                libm::exp(code.qty_mu + code.qty_sigma * rng.normal()),
-                            )
-                        })
-                        .collect();
-                    planted += u64::from(plant_surge(
+                    planted += u64::from(plant_ordinary_week(
+                        cat,
                         plan,
                         budget,
-                        (h, importer),
-                        monday,
-                        &lines,
+                        (h, importer, monday),
+                        extra,
                         Label::SeasonalPeak,
                         rng,
                     ));
@@ -218,27 +208,42 @@ fn irregular_surges(
         };
         let k = IRREGULAR_LINES.0 + rng.index(IRREGULAR_LINES.1 - IRREGULAR_LINES.0 + 1);
         let monday = mondays[rng.index(mondays.len())];
-        let lines: Vec<(u32, f64)> = (0..k)
-            .map(|_| {
-                let nat = cat.nat_of_hs6(h, rng);
-                let code = &cat.nats[nat];
-                (
-                    nat as u32,
-                    libm::exp(code.qty_mu + code.qty_sigma * rng.normal()),
-                )
-            })
-            .collect();
-        planted += u64::from(plant_surge(
+        planted += u64::from(plant_ordinary_week(
+            cat,
             plan,
             budget,
-            (h, importer),
-            monday,
-            &lines,
+            (h, importer, monday),
+            k,
             Label::VolumeSurge,
             rng,
         ));
     }
     planted
+}
+
+/// Plant `k` lines of HS6 `h` of ordinary size (each its national code's usual
+/// log-normal quantity) to `importer` in the week starting `monday`, labelled `label`
+/// ([`plant_surge`]). Whether planted.
+fn plant_ordinary_week(
+    cat: &Catalogue,
+    plan: &mut Plan,
+    budget: &mut Budget,
+    (h, importer, monday): (usize, &Importer, i32),
+    k: usize,
+    label: Label,
+    rng: &mut Rand,
+) -> bool {
+    let lines: Vec<(u32, f64)> = (0..k)
+        .map(|_| {
+            let nat = cat.nat_of_hs6(h, rng);
+            let code = &cat.nats[nat];
+            (
+                nat as u32,
+                libm::exp(code.qty_mu + code.qty_sigma * rng.normal()),
+            )
+        })
+        .collect();
+    plant_surge(plan, budget, (h, importer), monday, &lines, label, rng)
 }
 
 /// First purchases of ordinary size in the most traded watched codes.

@@ -672,15 +672,7 @@ fn sparse_importers_surge_and_newcomers_buy_watched_goods() {
     let (irregular, newcomers) = (count("irregular_surges"), count("newcomers"));
     assert!(irregular >= 3, "{irregular} irregular surges");
     // Weekly line counts per (hs6, importer).
-    let week = |day: i32| day - (day + 3).rem_euclid(7);
-    let mut weekly: HashMap<(&str, &str), BTreeMap<i32, u32>> = HashMap::new();
-    for row in &d.rows {
-        *weekly
-            .entry((&row.hs_code[..6], row.importer.as_str()))
-            .or_default()
-            .entry(week(row.date))
-            .or_default() += 1;
-    }
+    let weekly = weekly_lines(d);
     let mut sparse = 0;
     for s in d.series[1..].iter().filter(|s| s[0] == "volume_surge") {
         let weeks = &weekly[&(s[2].as_str(), s[3].as_str())];
@@ -742,15 +734,7 @@ fn nitrogen_fertiliser_importers_peak_every_spring_labelled_benign() {
         .parse()
         .unwrap();
     assert_eq!(counted, peaks.len());
-    let week = |day: i32| day - (day + 3).rem_euclid(7);
-    let mut weekly: HashMap<(&str, &str), BTreeMap<i32, u32>> = HashMap::new();
-    for row in &d.rows {
-        *weekly
-            .entry((&row.hs_code[..6], row.importer.as_str()))
-            .or_default()
-            .entry(week(row.date))
-            .or_default() += 1;
-    }
+    let weekly = weekly_lines(d);
     // A season in every year whose March the data covers.
     let years: std::collections::BTreeSet<i32> =
         peaks.iter().map(|s| s[7][..4].parse().unwrap()).collect();
@@ -797,4 +781,22 @@ fn nitrogen_fertiliser_importers_peak_every_spring_labelled_benign() {
     );
     // Their lines are ordinary trade: no line label is benign.
     assert!(d.labels.iter().all(|l| !l.label.starts_with("benign_")));
+}
+
+/// The Monday of a day's ISO week.
+fn week(day: i32) -> i32 {
+    day - (day + 3).rem_euclid(7)
+}
+
+/// Lines per (HS6, importer) and ISO week (its Monday).
+fn weekly_lines(d: &Data) -> HashMap<(&str, &str), BTreeMap<i32, u32>> {
+    let mut weekly: HashMap<(&str, &str), BTreeMap<i32, u32>> = HashMap::new();
+    for row in &d.rows {
+        *weekly
+            .entry((&row.hs_code[..6], row.importer.as_str()))
+            .or_default()
+            .entry(week(row.date))
+            .or_default() += 1;
+    }
+    weekly
 }
