@@ -1679,7 +1679,15 @@ fn v03_new_origin() {
     assert_close(f.number("observed"), 12_000.0, "observed");
     assert_close(f.number("baseline_median"), t.median.exp(), "median");
     assert_close(f.number("baseline_mad"), t.mad, "mad");
-    assert_close(f.number("score"), 3.5 + z.max(0.0), "score");
+    // The score: the amount's z calibrated for 44 cells, and how rare a new origin is
+    // here (RS and US in the 7 weeks after the burn-in: P = 1 - exp(-2/7)), combined by
+    // Fisher's method (chi-square with 4 degrees of freedom).
+    let normal = statrs::distribution::Normal::new(0.0, 1.0).unwrap();
+    use statrs::distribution::ContinuousCDF;
+    let (p_amount, p_rare) = (normal.sf(calibrated(z, 44)), -(-2.0f64 / 7.0).exp_m1());
+    let half_x = -(p_amount.ln() + p_rare.ln());
+    let p = (-half_x).exp() * (1.0 + half_x);
+    assert_close(f.number("score"), -normal.inverse_cdf(p), "score");
     assert_eq!(f.group_size(), t.n);
     assert_eq!(
         f.text("explanation"),

@@ -48,11 +48,10 @@
 use std::collections::BTreeMap;
 
 use super::DetectorKind;
-use super::novelty::{FirstSeen, Novelty, novelty_finding};
-use super::scale::robust_sigma;
+use super::novelty::{FirstSeen, Novelty, novelty_finding, novelty_score};
 use super::series::SeriesContext;
 use crate::kernels::order_stats::{OrderStats, order_stats};
-use crate::kernels::tail::{calibrated_z, combined_z, normal_z_of_ln_sf};
+use crate::kernels::tail::normal_z_of_ln_sf;
 use crate::report::{Finding, VolumeSummary, sig};
 use crate::series::SeriesKind;
 use crate::series::entries::PanelView;
@@ -186,13 +185,19 @@ pub fn first_time_findings(
             typical: compared,
             ..s.clone()
         };
+        let z_new = if is_new {
+            normal_z_of_ln_sf(p_new.ln())
+        } else {
+            0.0
+        };
+        let score = novelty_score(amount, compared.as_ref(), rate, &[z_new]);
         let mut out = novelty_finding(
             ctx,
             DetectorKind::FirstTimeImporter,
             SeriesKind::Importer,
             &seen,
             u64::from(s.importer),
-            label,
+            (label, score),
             |out, families| {
                 format!(
                     "first line of importer {} in a watched family ({families}): hs6 {}",
@@ -201,21 +206,6 @@ pub fn first_time_findings(
                 )
             },
         );
-        let z_amount = compared.map_or(0.0, |t| {
-            let scale = robust_sigma(t.mad, t.mean_ad);
-            if scale > 0.0 && amount > 0.0 {
-                calibrated_z((amount.ln() - t.median) / scale, t.count)
-            } else {
-                0.0
-            }
-        });
-        let z_rare = normal_z_of_ln_sf((-(-rate).exp_m1()).ln());
-        let z_new = if is_new {
-            normal_z_of_ln_sf(p_new.ln())
-        } else {
-            0.0
-        };
-        out.score = combined_z(&[z_amount, z_rare, z_new]);
         let who = if is_new {
             "a new trader (no earlier line in any good)"
         } else {

@@ -10,19 +10,22 @@
 //! at least `min_ratio` times the median of the HS6's non-zero (origin, period) cells.
 //! Series key `hs6_origin`.
 //!
-//! **Score.** As `first-time-importer`: `3.5 + max(0, z)` with `z` the robust z of
-//! `ln(amount)` against the ln amounts of the HS6's other non-zero (origin, period)
-//! cells.
+//! **Score.** On the calibrated scale: Fisher's combination of the robust z of
+//! `ln(amount)` against the ln amounts of the HS6's non-zero (origin, period) cells
+//! (calibrated for their count) and how rare a new origin is for the HS6
+//! (`P = 1 - exp(-rate)`, `rate` its new origins per period after the burn-in);
+//! [`super::novelty::novelty_score`].
 //!
-//! **Parameters.** Those of `first-time-importer` ([`super::NoveltyConfig`], shared in [`super::novelty`]), under
-//! `[detectors.new-origin]`; same defaults.
+//! **Parameters.** Those of `first-time-importer` ([`super::NoveltyConfig`], shared in
+//! [`super::novelty`]), under `[detectors.new-origin]`; same defaults but `min_ratio` 1
+//! (against the origin cells), and no `established_min_ratio`.
 //!
 //! **Known false positives.** Small trading partners that supply a good once in a
 //! while, origin codes that changed (a country split, a code corrected by the
 //! declarant), lines whose origin was mistyped.
 
 use super::DetectorKind;
-use super::novelty::{FirstSeen, Novelty, novelty_finding};
+use super::novelty::{FirstSeen, Novelty, novelty_finding, novelty_score};
 use super::series::SeriesContext;
 use crate::kernels::order_stats::OrderStats;
 use crate::report::Finding;
@@ -41,6 +44,11 @@ pub fn judge_panel(
     withheld: &mut [u64; 2],
     out: &mut Vec<Finding>,
 ) {
+    // Newcomers per period after the burn-in: how rare a new origin is for this HS6.
+    let newcomers = (0..p.index.keys.len())
+        .filter(|&s| p.entries[p.index.offsets[s]].1 as usize >= nov.burn_in)
+        .count();
+    let rate = newcomers as f64 / ctx.grid.len.saturating_sub(nov.burn_in).max(1) as f64;
     for (s, &key) in p.index.keys.iter().enumerate() {
         let first = p.entries[p.index.offsets[s]];
         let seen = FirstSeen {
@@ -59,7 +67,10 @@ pub fn judge_panel(
                 SeriesKind::Origin,
                 &seen,
                 key,
-                "non-zero hs6+origin cells",
+                (
+                    "non-zero hs6+origin cells",
+                    novelty_score(seen.agg.amount.value(), typical.as_ref(), rate, &[]),
+                ),
                 |out, families| {
                     format!(
                         "first line of origin {} for hs6 {} (in a watched family: {families})",

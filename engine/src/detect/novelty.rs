@@ -9,6 +9,7 @@ use super::series::SeriesContext;
 use crate::error::{Error, Result};
 use crate::kernels::dates::format_ymd;
 use crate::kernels::order_stats::OrderStats;
+use crate::kernels::tail::{calibrated_z, combined_z, normal_z_of_ln_sf};
 use crate::report::{Finding, sig};
 use crate::series::cells::CellAgg;
 use crate::series::{PeriodKind, SeriesKind};
@@ -98,19 +99,28 @@ pub fn novelty_passes(
     amount >= min_amount && typical.is_none_or(|t| amount >= min_ratio * t.median.exp())
 }
 
-/// Score of a first appearance with amount `amount`, against the ln amounts of the
-/// HS6's other cells of the same key kind (`None`: no such cells).
-pub fn novelty_score(amount: f64, typical: Option<&OrderStats>) -> f64 {
-    let Some(t) = typical else {
-        return NOVELTY_BASE_SCORE;
-    };
-    let scale = robust_sigma(t.mad, t.mean_ad);
-    let z = if scale > 0.0 && amount > 0.0 {
-        (amount.ln() - t.median) / scale
+/// The score of a first appearance on the calibrated scale (`kernels::tail`): Fisher's
+/// combination of the amount's robust z against `compared` (ln amounts, calibrated for
+/// their count), how rare a newcomer is in its HS6 (`P = 1 - exp(-rate)`, `rate` its
+/// first appearances per period after the burn-in) and `extra` evidence on the same
+/// scale. Evidence that is not rare (a score at or under 0) adds nothing.
+pub fn novelty_score(amount: f64, compared: Option<&OrderStats>, rate: f64, extra: &[f64]) -> f64 {
+    let z_amount = compared.map_or(0.0, |t| {
+        let scale = robust_sigma(t.mad, t.mean_ad);
+        if scale > 0.0 && amount > 0.0 {
+            calibrated_z((amount.ln() - t.median) / scale, t.count)
+        } else {
+            0.0
+        }
+    });
+    let z_rare = if rate > 0.0 {
+        normal_z_of_ln_sf((-(-rate).exp_m1()).ln())
     } else {
         0.0
     };
-    NOVELTY_BASE_SCORE + z.max(0.0)
+    let mut scores = vec![z_amount, z_rare];
+    scores.extend_from_slice(extra);
+    combined_z(&scores)
 }
 
 /// A novelty detector's parameters resolved for a run.
@@ -194,7 +204,7 @@ pub fn novelty_finding(
     kind: SeriesKind,
     s: &FirstSeen,
     key: u64,
-    compared_with: &str,
+    (compared_with, score): (&str, f64),
     who: impl FnOnce(&Finding, &str) -> String,
 ) -> Finding {
     let g = &ctx.grid;
@@ -230,7 +240,7 @@ pub fn novelty_finding(
         out.baseline_mad = Some(t.mad);
         out.group_size = t.count;
     }
-    out.score = novelty_score(s.agg.amount.value(), s.typical.as_ref());
+    out.score = score;
     out.history_len = Some(s.period as u64);
     out.rule = Some("first_appearance");
     out.explanation = explanation;
@@ -243,16 +253,22 @@ mod tests {
     use crate::kernels::order_stats::order_stats;
 
     #[test]
-    fn large_first_purchases_rank_higher() {
+    fn large_and_rare_first_appearances_rank_higher() {
         let mut ln: Vec<f64> = [10.0f64, 12.0, 9.0, 11.0, 10.0]
             .iter()
             .map(|v| v.ln())
             .collect();
         let stats = order_stats(&mut ln, &mut Vec::new());
-        let small = novelty_score(5.0, stats.as_ref());
-        let large = novelty_score(500.0, stats.as_ref());
-        assert_eq!(small, NOVELTY_BASE_SCORE);
-        assert!(large > small + 5.0);
-        assert_eq!(novelty_score(500.0, None), NOVELTY_BASE_SCORE);
+        // An ordinary amount in a good that gains a newcomer every week: no evidence.
+        assert_eq!(novelty_score(10.0, stats.as_ref(), 1.0, &[]), 0.0);
+        let large = novelty_score(500.0, stats.as_ref(), 1.0, &[]);
+        assert!(large > 2.0, "{large}");
+        // The same amount where newcomers are rare ranks higher; more evidence, higher.
+        let rare = novelty_score(500.0, stats.as_ref(), 0.01, &[]);
+        assert!(rare > large, "{rare} vs {large}");
+        assert!(novelty_score(500.0, stats.as_ref(), 0.01, &[2.0]) > rare);
+        // Without a comparison, the rarity alone: 1 - exp(-0.01) is about 0.00995.
+        let alone = novelty_score(500.0, None, 0.01, &[]);
+        assert!((alone - 2.328).abs() < 0.01, "{alone}");
     }
 }
