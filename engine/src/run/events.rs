@@ -1,27 +1,27 @@
-//! One event, one inspection item: a surge seen in several key kinds is one finding.
+//! One event, one inspection item: the findings one event shows in several series, and
+//! on a line, are one finding.
 //!
 //! A burst of lines from one importer also lifts the series of its origin, its office
 //! and its HS6 in the same period; a first purchase from a new origin is both a
 //! first-time importer and a new origin; a line whose quantity is declared in grams
-//! lifts its importer's and its HS6's amounts. A line is the most specific finding: a
-//! series flagged on its amount (or a first appearance) in the line's period is folded
-//! into it when the line's amount explains it as below (a series flagged on its line
-//! count is not: one line does not explain a burst of lines). Each of those series is flagged on its own,
-//! and an analyst would get the same consignment three or four times. So the volume
-//! findings are folded: a finding of a less specific series (`hs6` is less specific
-//! than `hs6_origin` and `hs6_office`, which are less specific than `hs6_importer`) is
-//! *corroboration* of a more specific one when both are in the same HS6 and direction,
-//! their periods are at most one period apart, and the more specific one explains at
-//! least half of it: its amount is at least half the less specific series' excess
-//! (its amount minus its baseline median; its whole amount when there is none); of
-//! several, the most specific, then the largest. (The
-//! amounts are not traced line by line: an importer's burst from one origin and
-//! another origin's burst in the same week can be folded together.) Each
-//! corroboration goes to the headline that explains the largest share of it, is named
-//! in its explanation and its `corroborated_by` column (`detector:group_key@period`),
-//! and leaves the findings: budgets,
+//! lifts its importer's and its HS6's amounts. Each of those is flagged on its own, and
+//! an analyst would get the same consignment three or four times.
+//!
+//! So a finding of a less specific series (`hs6` < `hs6_origin`, `hs6_office` <
+//! `hs6_importer` < a line) is *corroboration* of a more specific finding when both are
+//! in the same HS6 and direction, in the same period (series flagged at most one period
+//! apart; a line dated in the period), and the more specific one explains at least half
+//! of it: its amount is at least half the less specific series' excess (its amount
+//! minus its baseline median; its whole amount when there is none). A line only
+//! explains a series flagged on its amount or a first appearance: one line does not
+//! explain a burst of lines. Of several headlines that qualify, the most specific, then
+//! the largest, takes it. (Amounts are not traced line by line: an importer's burst
+//! from one origin and another origin's burst in the same week can be folded together.)
+//!
+//! A corroboration is named in its headline's explanation and `corroborated_by` column
+//! (`detector:group_key@period`) and leaves the findings, so budgets,
 //! `--fail-on-findings` and `tradescan eval` count events. An origin or office flag no
-//! importer explains stays an item of its own (and may head the HS6's flag).
+//! importer explains stays an item of its own, and may head the HS6's flag.
 
 use crate::kernels::dates::format_ymd;
 use crate::kernels::hash::{FxHashMap, FxHashSet};
