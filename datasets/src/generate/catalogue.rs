@@ -262,6 +262,19 @@ pub(crate) fn surge_count(rows: u64) -> usize {
 }
 
 impl Catalogue {
+    /// The `j`-th regular importer of HS6 `h`.
+    pub(crate) fn regular_importer(&self, h: usize, j: usize) -> Option<&Importer> {
+        let &i = self.hs6.get(h)?.importers.get(j)?;
+        self.importers.get(i as usize)
+    }
+
+    /// The expected lines per week of the `j`-th regular importer of HS6 `h`, with
+    /// `lines_per_week` lines in all.
+    pub(crate) fn pair_rate(&self, h: usize, j: usize, lines_per_week: f64) -> f64 {
+        let hs = &self.hs6[h];
+        lines_per_week * hs.share * REGULAR_IMPORTER_SHARE * hs.importer_weights[j]
+    }
+
     /// Build the catalogue for `rows` lines from the catalogue stream.
     pub(crate) fn build(rows: u64, shape: &Shape, rng: &mut Rand) -> Catalogue {
         let (codes, families) = select_hs6(shape.sampled_hs6, rng);

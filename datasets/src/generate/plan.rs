@@ -4,8 +4,7 @@
 
 use super::calendar::{add_months, days_from_civil, days_in_month, iso_monday, weekday};
 use super::catalogue::{
-    Catalogue, FAM_IED_PRECURSORS, Importer, REGULAR_IMPORTER_SHARE, first_time_importer_count,
-    surge_count,
+    Catalogue, FAM_IED_PRECURSORS, Importer, first_time_importer_count, surge_count,
 };
 use super::labels::Label;
 use super::realistic::{self, SeriesCounts};
@@ -284,9 +283,8 @@ fn plant_events(cfg: &GeneratorConfig, cat: &Catalogue, plan: &mut Plan, rng: &m
     // Volume surges: regular (HS6, importer) pairs.
     let mut candidates: Vec<(usize, usize, f64)> = Vec::new();
     for (h, hs) in cat.hs6.iter().enumerate() {
-        for (j, w) in hs.importer_weights.iter().enumerate() {
-            let rate = lines_per_week * hs.share * REGULAR_IMPORTER_SHARE * w;
-            candidates.push((h, j, rate));
+        for j in 0..hs.importer_weights.len() {
+            candidates.push((h, j, cat.pair_rate(h, j, lines_per_week)));
         }
     }
     let mut regular: Vec<(usize, usize, f64)> =
@@ -303,10 +301,7 @@ fn plant_events(cfg: &GeneratorConfig, cat: &Catalogue, plan: &mut Plan, rng: &m
             break;
         }
         let hs = &cat.hs6[h];
-        let Some(&imp_idx) = hs.importers.get(j) else {
-            continue;
-        };
-        let Some(importer) = cat.importers.get(imp_idx as usize) else {
+        let Some(importer) = cat.regular_importer(h, j) else {
             continue;
         };
         let mean_qty: f64 = hs

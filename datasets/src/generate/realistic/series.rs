@@ -51,7 +51,7 @@
 
 use crate::calendar::{civil_from_days, days_from_civil, iso_monday};
 use crate::generate::GeneratorConfig;
-use crate::generate::catalogue::{Catalogue, Importer, REGULAR_IMPORTER_SHARE};
+use crate::generate::catalogue::{Catalogue, Importer};
 use crate::generate::labels::Label;
 use crate::generate::plan::{
     Budget, Plan, PlantedDecl, candidate_mondays, plant_surge, weekday_in_week,
@@ -135,12 +135,8 @@ fn seasonal_peaks(
                 .then(a.cmp(&b))
         });
         for &j in largest.iter().take(SEASONAL_PAIRS) {
-            let rate = lines_per_week * hs.share * REGULAR_IMPORTER_SHARE * hs.importer_weights[j];
-            let Some(importer) = hs
-                .importers
-                .get(j)
-                .and_then(|&i| cat.importers.get(i as usize))
-            else {
+            let rate = cat.pair_rate(h, j, lines_per_week);
+            let Some(importer) = cat.regular_importer(h, j) else {
                 continue;
             };
             if rate < SEASONAL_MIN_RATE {
@@ -182,8 +178,8 @@ fn irregular_surges(
 ) -> u64 {
     let mut pairs: Vec<(usize, usize)> = Vec::new();
     for (h, hs) in cat.hs6.iter().enumerate() {
-        for (j, w) in hs.importer_weights.iter().enumerate() {
-            let rate = lines_per_week * hs.share * REGULAR_IMPORTER_SHARE * w;
+        for j in 0..hs.importer_weights.len() {
+            let rate = cat.pair_rate(h, j, lines_per_week);
             if (IRREGULAR_RATE.0..=IRREGULAR_RATE.1).contains(&rate) {
                 pairs.push((h, j));
             }
@@ -198,12 +194,7 @@ fn irregular_surges(
         if planted as usize >= want || mondays.is_empty() {
             break;
         }
-        let hs = &cat.hs6[h];
-        let Some(importer) = hs
-            .importers
-            .get(j)
-            .and_then(|&i| cat.importers.get(i as usize))
-        else {
+        let Some(importer) = cat.regular_importer(h, j) else {
             continue;
         };
         let k = IRREGULAR_LINES.0 + rng.index(IRREGULAR_LINES.1 - IRREGULAR_LINES.0 + 1);
