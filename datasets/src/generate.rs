@@ -137,7 +137,7 @@ mod rng;
 #[cfg(test)]
 mod tests;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
@@ -368,7 +368,7 @@ pub fn generate(cfg: &GeneratorConfig, out: &Path) -> Result<GenerateReport, Gen
     let mut cat_rng = Rand::new(cfg.seed, STREAM_CATALOGUE);
     let cat = Catalogue::build(cfg.rows, &Shape::of(cfg.profile), &mut cat_rng);
     let mut events_rng = Rand::new(cfg.seed, STREAM_EVENTS);
-    let plan = plan::build(cfg, &cat, &mut cat_rng, &mut events_rng);
+    let mut plan = plan::build(cfg, &cat, &mut cat_rng, &mut events_rng);
     let world = match cfg.profile {
         Profile::Clean => None,
         Profile::Realistic => Some(World::build(cfg.seed, cfg.rows, &cat)),
@@ -407,13 +407,16 @@ pub fn generate(cfg: &GeneratorConfig, out: &Path) -> Result<GenerateReport, Gen
     let mut files = Vec::with_capacity(results.len());
     let mut labels = Vec::new();
     let mut noise_counts = NoiseCounts::default();
+    let mut reclassified_buyers = BTreeSet::new();
     for r in results {
         let r = r?;
         rows += r.rows;
         files.push(r.path);
         labels.extend(r.labels);
         noise_counts.add(&r.noise);
+        reclassified_buyers.extend(r.reclassified_buyers);
     }
+    realistic::series::label_reclassification(&mut plan, &reclassified_buyers);
     files.sort();
     // Keys are unique: (year, sequence, line) names one line.
     labels.sort_unstable_by_key(|l| (l.yy, l.seq, l.line_no));

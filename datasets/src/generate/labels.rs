@@ -16,6 +16,9 @@ pub(crate) enum Label {
     FirstTimePrecursorImporter,
     /// Realistic profile only, a series label of a known-benign event: a seasonal peak.
     SeasonalPeak,
+    /// Realistic profile only, a series label of a known-benign event: a series that
+    /// stops or starts because its code changed at a nomenclature update.
+    Reclassification,
 }
 
 impl Label {
@@ -53,12 +56,13 @@ impl Label {
             Label::VolumeSurge => "volume_surge",
             Label::FirstTimePrecursorImporter => "first_time_precursor_importer",
             Label::SeasonalPeak => "benign_seasonal_peak",
+            Label::Reclassification => "benign_reclassification",
         }
     }
 
     /// Whether the label marks a known-benign event (its lines carry no line label).
     pub(crate) fn is_benign(self) -> bool {
-        self == Label::SeasonalPeak
+        matches!(self, Label::SeasonalPeak | Label::Reclassification)
     }
 }
 

@@ -3,6 +3,7 @@
 //! [`realistic`](super::realistic)), written in row groups straight from column vectors
 //! into a Parquet file through a [`Sink`].
 
+use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
@@ -80,6 +81,9 @@ pub(crate) struct MonthResult {
     pub labels: Vec<LineLabel>,
     /// Unlabelled realistic noise applied (zero for the clean profile).
     pub noise: NoiseCounts,
+    /// `(HS6, importer)` pairs with lines of a reclassified code in the weeks before
+    /// the nomenclature update (realistic profile).
+    pub reclassified_buyers: BTreeSet<(u32, u32)>,
 }
 
 /// Distribution of lines per declaration (truncated geometric on 1..=8).
@@ -281,6 +285,19 @@ impl Columns {
             None,
         )?;
         let parties = &cat.parties;
+        // A reclassified code's lines before the nomenclature update carry its
+        // predecessor (realistic profile).
+        let hs_code: StringArray = match &ctx.plan.reclassification {
+            None => StringArray::from_iter_values(
+                self.nat.iter().map(|&c| cat.nats[c as usize].code.as_str()),
+            ),
+            Some(r) => StringArray::from_iter_values(
+                self.nat
+                    .iter()
+                    .zip(&self.date)
+                    .map(|(&c, &day)| r.declared_code(cat, c, day)),
+            ),
+        };
         let columns: Vec<ArrayRef> = vec![
             Arc::new(decl),
             Arc::new(Int32Array::from(std::mem::replace(
@@ -305,9 +322,7 @@ impl Columns {
             Arc::new(StringArray::from_iter_values(
                 self.origin.iter().map(|&o| ORIGINS[usize::from(o)]),
             )),
-            Arc::new(StringArray::from_iter_values(
-                self.nat.iter().map(|&c| cat.nats[c as usize].code.as_str()),
-            )),
+            Arc::new(hs_code),
             Arc::new(Float64Array::from(std::mem::replace(
                 &mut self.quantity,
                 Vec::with_capacity(cap),
@@ -347,6 +362,8 @@ pub(crate) struct Sink<'c> {
     pub rows: u64,
     /// Labels of the lines written.
     pub labels: Vec<LineLabel>,
+    /// `(HS6, importer)` pairs seen buying a reclassified code before the update.
+    reclassified_buyers: BTreeSet<(u32, u32)>,
 }
 
 impl Sink<'_> {
@@ -375,6 +392,13 @@ impl Sink<'_> {
         cols.quantity.push(quantity);
         cols.mass.push(mass);
         cols.value.push(cents(value));
+        if let Some(r) = &self.ctx.plan.reclassification {
+            r.note_buyer(
+                self.ctx.cat,
+                (nat, h.day, h.importer),
+                &mut self.reclassified_buyers,
+            );
+        }
         self.rows += 1;
         if cols.len() >= self.rg {
             let batch = cols.take_batch(self.ctx, self.cap)?;
@@ -528,6 +552,7 @@ pub(crate) fn write_month(
         cap,
         rows: 0,
         labels: Vec::new(),
+        reclassified_buyers: BTreeSet::new(),
     };
     let mut noise = NoiseCounts::default();
     let mut scratch = realistic::Scratch::default();
@@ -556,6 +581,7 @@ pub(crate) fn write_month(
             None => clean::write_declaration(&decl, &mut rng, &mut sink)?,
         }
     }
+    let reclassified_buyers = std::mem::take(&mut sink.reclassified_buyers);
     let (file, labels, rows) = sink.finish()?;
     file.sync_all().map_err(|source| GenerateError::Io {
         path: tmp.clone(),
@@ -571,6 +597,7 @@ pub(crate) fn write_month(
         rows,
         labels,
         noise,
+        reclassified_buyers,
     })
 }
 

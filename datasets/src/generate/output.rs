@@ -10,7 +10,7 @@ use super::catalogue::Catalogue;
 use super::labels::LineLabel;
 use super::month::decl_id_string;
 use super::plan::{Plan, SeriesLabel};
-use super::realistic::{self, CLASSES, NoiseCounts, SeriesCounts, World};
+use super::realistic::{self, CLASSES, NoiseCounts, Reclassification, SeriesCounts, World};
 use super::{GenerateError, GeneratorConfig, Profile};
 use crate::calendar::format_date;
 
@@ -68,7 +68,9 @@ pub(crate) fn series_csv(series: &[SeriesLabel], cat: &Catalogue) -> String {
     let mut rows: Vec<String> = series
         .iter()
         .map(|s| {
-            let hs6 = cat.hs6.get(s.hs6 as usize).map_or("", |h| h.code.as_str());
+            let hs6 = s
+                .declared_hs6
+                .unwrap_or_else(|| cat.hs6.get(s.hs6 as usize).map_or("", |h| h.code.as_str()));
             let importer = cat
                 .parties
                 .get(s.importer as usize)
@@ -212,7 +214,7 @@ pub(crate) fn generator_json(r: &RunSummary<'_>) -> String {
             let _ = writeln!(
                 s,
                 "  \"realistic\": {},",
-                realistic_json(world, &r.plan.realistic_series)
+                realistic_json(world, r.plan, r.cat)
             );
             let _ = writeln!(s, "  \"noise\": {}", json_counts(&r.noise.to_map()));
         }
@@ -226,8 +228,39 @@ fn pair(p: (f64, f64)) -> String {
     format!("[{}, {}]", p.0, p.1)
 }
 
+/// The realistic volume scenarios' counts, with the nomenclature update's date and
+/// codes (HS 2022 -> HS 2017 predecessor).
+fn series_json(
+    series: &SeriesCounts,
+    reclass: Option<&Reclassification>,
+    cat: &Catalogue,
+) -> String {
+    let (update, codes) = match reclass {
+        Some(r) => {
+            let codes: Vec<String> = r
+                .codes
+                .iter()
+                .map(|&(h, old)| {
+                    let new = cat.hs6.get(h as usize).map_or("", |c| c.code.as_str());
+                    format!("{}: {}", json_str(new), json_str(old))
+                })
+                .collect();
+            (json_str(&format_date(r.date)), codes.join(", "))
+        }
+        None => ("null".to_string(), String::new()),
+    };
+    format!(
+        "{{\"irregular_surges\": {}, \"newcomers\": {}, \"seasonal_peaks\": {}, \"nomenclature_update\": {update}, \"reclassified_codes\": {}, \"reclassified_series_weeks\": {}, \"reclassified\": {{{codes}}}}}",
+        series.irregular_surges,
+        series.newcomers,
+        series.seasonal_peaks,
+        series.reclassified_codes,
+        series.reclassified_series_weeks
+    )
+}
+
 /// The realistic profile's parameters and catalogue counts (one JSON object).
-fn realistic_json(world: &World, series: &SeriesCounts) -> String {
+fn realistic_json(world: &World, plan: &Plan, cat: &Catalogue) -> String {
     let counts = world.class_counts();
     let classes: Vec<String> = CLASSES
         .iter()
@@ -275,8 +308,12 @@ fn realistic_json(world: &World, series: &SeriesCounts) -> String {
         ),
         format!("\"noise_cap_ln\": {}", realistic::NOISE_CAP),
         format!(
-            "\"series\": {{\"irregular_surges\": {}, \"newcomers\": {}, \"seasonal_peaks\": {}}}",
-            series.irregular_surges, series.newcomers, series.seasonal_peaks
+            "\"series\": {}",
+            series_json(
+                &plan.realistic_series,
+                plan.reclassification.as_ref(),
+                cat
+            )
         ),
         format!(
             "\"codes_by_expected_lines\": {{\"under_10\": {}, \"10_to_50\": {}, \"50_to_500\": {}, \"500_or_more\": {}}}",

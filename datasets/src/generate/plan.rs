@@ -7,7 +7,7 @@ use super::catalogue::{
     Catalogue, FAM_IED_PRECURSORS, Importer, first_time_importer_count, surge_count,
 };
 use super::labels::Label;
-use super::realistic::{self, SeriesCounts};
+use super::realistic::{self, Reclassification, SeriesCounts};
 use super::rng::{Cdf, Rand};
 use super::{GeneratorConfig, Profile};
 
@@ -88,6 +88,10 @@ pub(crate) struct SeriesLabel {
     pub importer: u32,
     /// Monday of the ISO week.
     pub week_monday: i32,
+    /// The HS6 the series' lines are declared under when it is not the catalogue
+    /// code's: the predecessor of a code reclassified at a nomenclature update
+    /// (realistic profile).
+    pub declared_hs6: Option<&'static str>,
 }
 
 /// The whole plan.
@@ -105,6 +109,9 @@ pub(crate) struct Plan {
     pub series: Vec<SeriesLabel>,
     /// What the realistic profile's volume scenarios planted.
     pub realistic_series: SeriesCounts,
+    /// The nomenclature update inside the range and the codes it changes (realistic
+    /// profile).
+    pub reclassification: Option<Reclassification>,
 }
 
 /// Relative volume of a day (weekday profile, a few public holidays).
@@ -163,6 +170,7 @@ pub(crate) fn build(
         crisis,
         series: Vec::new(),
         realistic_series: SeriesCounts::default(),
+        reclassification: None,
     };
     let mut budget = plant_events(cfg, cat, &mut plan, events_rng);
     if cfg.profile == Profile::Realistic {
@@ -397,6 +405,7 @@ fn plant_events(cfg: &GeneratorConfig, cat: &Catalogue, plan: &mut Plan, rng: &m
                 hs6: code.hs6,
                 importer: party,
                 week_monday: iso_monday(first_day),
+                declared_hs6: None,
             });
             next_party += 1;
         }
@@ -440,6 +449,7 @@ pub(crate) fn plant_surge(
             hs6: h as u32,
             importer: importer.party,
             week_monday: monday,
+            declared_hs6: None,
         });
     }
     planted

@@ -158,7 +158,7 @@
 //!   events, unchanged (their lines get this profile's prices), and `volume_surge` on
 //!   sparse importers too (10. below).
 //!
-//! ## 10. Volume: sparse importers that surge, newcomers, seasonal goods
+//! ## 10. Volume: sparse importers that surge, newcomers, seasonal goods, code changes
 //!
 //! Surges are also planted on (HS6, importer) pairs that trade a few times a year (one
 //! line every 2 to 26 weeks): 8 to 40 ordinary lines in one week, labelled
@@ -167,9 +167,14 @@
 //! code, unlabelled. The largest importers of nitrogen fertilisers (HS 3102) buy three
 //! times their usual lines in the four weeks from the first Monday of March, every year,
 //! labelled `benign_seasonal_peak` in `series.csv` (a known-benign event: a flag on it
-//! is a false alarm). Counts in `generator.json` (`realistic.series`); sources and
-//! parameters: `realistic/series.rs`. Codes that change at a nomenclature update are not
-//! generated yet.
+//! is a false alarm). At the first 1 January of the range after 8 weeks (2026-01-01
+//! for 24 months from January 2025), up to 8 HS6 codes that HS 2022 created out of a
+//! deleted HS 2017 code change code: their lines before it carry the HS 2017
+//! predecessor, from it on the HS 2022 code, and the old series' stop and the new
+//! series' start of every importer that bought the code in the 26 weeks before are
+//! labelled `benign_reclassification` for 8 weeks in `series.csv`. Counts, the date
+//! and the codes in `generator.json` (`realistic.series`); sources and parameters:
+//! `realistic/series.rs`.
 //!
 //! Factor ranges and the under/over split are *assumed*; factors are recorded per line
 //! so recall can be measured by size (e.g. for factors of 5 or more).
@@ -233,6 +238,7 @@
 //! - European Central Bank, euro foreign exchange reference rates, 28 February 2025.
 
 mod decl;
+pub(crate) mod reclassification;
 pub(crate) mod series;
 #[cfg(test)]
 mod tests;
@@ -241,6 +247,7 @@ mod world;
 use std::collections::BTreeMap;
 
 pub(crate) use self::decl::{Scratch, write_declaration};
+pub(crate) use self::reclassification::Reclassification;
 pub(crate) use self::series::SeriesCounts;
 pub(crate) use self::world::World;
 

@@ -171,7 +171,12 @@ pub(crate) fn write_declaration(
                     ..src
                 };
             }
-            Some(Label::VolumeSurge | Label::FirstTimePrecursorImporter | Label::SeasonalPeak) => {}
+            Some(
+                Label::VolumeSurge
+                | Label::FirstTimePrecursorImporter
+                | Label::SeasonalPeak
+                | Label::Reclassification,
+            ) => {}
             None => unlabelled_noise(&mut l, nat.unit, rng, noise),
         }
         if world.codes[l.nat as usize].tiers.n > 1 {

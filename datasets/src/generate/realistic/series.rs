@@ -48,6 +48,60 @@
 //! carry no line label: not an anomaly. A detector that flags it raises a false alarm
 //! (`tradescan eval` counts flags on benign labels apart); `surge`'s `seasonal = true`
 //! withdraws the peaks a year of history explains. Sizes *assumed*.
+//!
+//! # Nomenclature updates (`benign_reclassification`, a benign series label)
+//!
+//! The Harmonized System is amended in review cycles, and each edition enters into force
+//! on 1 January for every Contracting Party: HS 2022's 351 sets of amendments, adopted
+//! by the WCO Council in June 2019, entered into force on 1 January 2022 (HS Convention,
+//! Art. 16(4)(b); WCO, "WCO has published accepted amendments to HS 2022", 29 January
+//! 2020), and the next edition, HS 2028, on 1 January 2028 (the 7th review cycle was
+//! prolonged by one year: WCO News 102, October 2023; WCO, "HS 2028 Amendments", 21
+//! January 2026: 428 new and 172 deleted subheadings). National codes change every 1
+//! January besides: the EU's Combined Nomenclature is reissued each year and applies
+//! from 1 January (Council Regulation (EEC) No 2658/87, Art. 12). On that day some
+//! codes are deleted and their goods are declared under new ones (splits, merges,
+//! moves), so a product's series under the old code stops and one under the new code
+//! starts, with the same importers, sizes, origins and offices. Trade economists link
+//! such codes before using series across years (Pierce & Schott 2012, "A Concordance
+//! Between Ten-Digit U.S. Harmonized System Codes and SIC/NAICS Product Classes and
+//! Industries", J. Econ. Soc. Meas. 37(1-2); Van Beveren, Bernard & Vandenbussche
+//! 2012, "Concording EU Trade and Production Data over Time", NBER WP 18604). It is
+//! not an anomaly: a volume detector that flags the old series' drop, or the new
+//! series' first appearance or surge, raises a false alarm.
+//!
+//! Here the update takes effect on the first 1 January strictly inside the range at
+//! least [`UPDATE_MIN_HISTORY_DAYS`] (8 weeks) after its start (1 January 2026 for the
+//! default 24 months from January 2025; none, and nothing planted, in a range without
+//! one). The date is *assumed*: the range replays the real HS 2017 -> HS 2022 changes
+//! on whichever 1 January it holds. Up to [`RECLASSIFIED_CODES`] catalogue HS6 codes
+//! are chosen at random among the HS 2022 codes listed in
+//! `datasets/reference/hs2017_hs2022_changes.csv` (new in HS 2022, each with a deleted
+//! HS 2017 code of the same heading as predecessor: an approximation of the WCO
+//! correlation tables, derived from the two nomenclatures, see
+//! `datasets/reference/SOURCES.md`) whose largest regular importer buys at least
+//! [`RECLASSIFICATION_MIN_RATE`] lines a week, no two with the same predecessor. Every
+//! line of a chosen code dated before the update is declared under the predecessor (its
+//! first 6 digits replaced, the national suffix kept); from the update on, under the HS
+//! 2022 code. Nothing else about the line changes, nor do other labels on it (so the
+//! predecessor's lines form their own price comparison groups, as in real data).
+//!
+//! For every importer with lines of a chosen code in the
+//! [`RECLASSIFICATION_LOOKBACK_WEEKS`] (26) weeks before the update, each (HS6,
+//! importer, week) of the [`RECLASSIFICATION_WEEKS`] (8) ISO weeks from the update's
+//! week, under the old code (the stop) and under the new code (the start), is a series
+//! label `benign_reclassification`; the lines carry no line label. Other series labels
+//! on a chosen code name the code in force on their week's Monday. `generator.json`
+//! reports the date, the codes and the labelled series weeks under `realistic.series`.
+//! Numbers of codes and weeks *assumed*.
+//!
+//! [`RECLASSIFIED_CODES`]: reclassification::RECLASSIFIED_CODES
+//! [`RECLASSIFICATION_LOOKBACK_WEEKS`]: reclassification::RECLASSIFICATION_LOOKBACK_WEEKS
+//! [`RECLASSIFICATION_MIN_RATE`]: reclassification::RECLASSIFICATION_MIN_RATE
+//! [`RECLASSIFICATION_WEEKS`]: reclassification::RECLASSIFICATION_WEEKS
+//! [`UPDATE_MIN_HISTORY_DAYS`]: reclassification::UPDATE_MIN_HISTORY_DAYS
+
+use std::collections::BTreeSet;
 
 use crate::calendar::{civil_from_days, days_from_civil, iso_monday};
 use crate::generate::GeneratorConfig;
@@ -57,6 +111,8 @@ use crate::generate::plan::{
     Budget, Plan, PlantedDecl, candidate_mondays, plant_surge, weekday_in_week,
 };
 use crate::generate::rng::Rand;
+
+use super::reclassification;
 
 /// Stream of the realistic volume scenarios.
 pub(crate) const STREAM_REALISTIC_SERIES: u64 = 4;
@@ -91,6 +147,11 @@ pub(crate) struct SeriesCounts {
     pub newcomers: u64,
     /// Seasonal peak weeks (benign labels).
     pub seasonal_peaks: u64,
+    /// HS6 codes reclassified at the nomenclature update.
+    pub reclassified_codes: u64,
+    /// (HS6, importer, week) series labelled `benign_reclassification`, old and new
+    /// codes together (known once the months are written).
+    pub reclassified_series_weeks: u64,
 }
 
 /// Plant the realistic profile's volume scenarios into `plan`, within `budget`.
@@ -110,7 +171,23 @@ pub(crate) fn plant(
     counts.irregular_surges = irregular_surges(cfg, cat, plan, budget, lines_per_week, &mut rng);
     counts.newcomers = newcomers(cat, plan, budget, lines_per_week, &mut rng);
     counts.seasonal_peaks = seasonal_peaks(cat, plan, budget, lines_per_week, &mut rng);
+    if let Some(r) = reclassification::choose(cat, plan, lines_per_week, &mut rng) {
+        r.rename_series(&mut plan.series);
+        counts.reclassified_codes = r.codes.len() as u64;
+        plan.reclassification = Some(r);
+    }
     counts
+}
+
+/// Add the nomenclature update's `benign_reclassification` series labels, given the
+/// `(HS6, importer)` pairs the month writers saw in the weeks before it.
+pub(crate) fn label_reclassification(plan: &mut Plan, buyers: &BTreeSet<(u32, u32)>) {
+    let Some(r) = plan.reclassification.as_ref() else {
+        return;
+    };
+    let labels = r.labels(plan, buyers);
+    plan.realistic_series.reclassified_series_weeks = labels.len() as u64;
+    plan.series.extend(labels);
 }
 
 /// Spring peaks of the largest importers of nitrogen fertilisers.

@@ -4,7 +4,7 @@
 //! control.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::OnceLock;
 
 use super::super::tests::{Row, all_bytes, assert_labels_sorted_and_unique, read_csv, read_rows};
@@ -43,10 +43,15 @@ struct Data {
 
 impl Data {
     fn generate(rows: u64, seed: u64, profile: Profile) -> Data {
+        Data::generate_months(rows, seed, profile, GeneratorConfig::default().months)
+    }
+
+    fn generate_months(rows: u64, seed: u64, profile: Profile, months: u32) -> Data {
         let cfg = GeneratorConfig {
             rows,
             seed,
             profile,
+            months,
             row_group_rows: 65_536,
             ..GeneratorConfig::default()
         };
@@ -799,4 +804,219 @@ fn weekly_lines(d: &Data) -> HashMap<(&str, &str), BTreeMap<i32, u32>> {
             .or_default() += 1;
     }
     weekly
+}
+
+/// The value of `"key": ` in `generator.json`, up to the next `,` or `}` (a string
+/// keeps its quotes).
+fn json_value<'a>(json: &'a str, key: &str) -> &'a str {
+    let at = json
+        .find(&format!("\"{key}\": "))
+        .unwrap_or_else(|| panic!("{key} not in generator.json"))
+        + key.len()
+        + 4;
+    let rest = &json[at..];
+    &rest[..rest.find([',', '}']).unwrap()]
+}
+
+/// A nomenclature update on 1 January 2026 in 24 months of data: the chosen codes'
+/// lines carry the HS 2017 predecessor before it and the HS 2022 code from it on; every
+/// importer that bought such a code in the 26 weeks before gets benign series labels
+/// for the old code's stop and the new code's start in the 8 weeks from the update's
+/// week; the clean profile and a range without a 1 January keep their codes.
+#[test]
+fn codes_change_at_the_nomenclature_update_labelled_benign() {
+    const ROWS_24: u64 = 200_000;
+    const SEED_24: u64 = 5;
+    let d = Data::generate_months(ROWS_24, SEED_24, Profile::Realistic, 24);
+    let civil = crate::generate::calendar::days_from_civil;
+    let date = |s: &str| {
+        civil(
+            s[..4].parse().unwrap(),
+            s[5..7].parse().unwrap(),
+            s[8..10].parse().unwrap(),
+        )
+    };
+    assert_eq!(json_value(&d.json, "nomenclature_update"), "\"2026-01-01\"");
+    let update = civil(2026, 1, 1);
+    let first_week = week(update);
+
+    // The codes: HS 2022 code -> its predecessor, as listed in the reference table.
+    let at = d.json.find("\"reclassified\": {").unwrap() + 17;
+    let map = &d.json[at..at + d.json[at..].find('}').unwrap()];
+    let pairs: BTreeMap<String, String> = map
+        .split(", ")
+        .map(|kv| {
+            let (k, v) = kv.split_once(": ").unwrap();
+            (
+                k.trim_matches('"').to_string(),
+                v.trim_matches('"').to_string(),
+            )
+        })
+        .collect();
+    let counted: usize = json_value(&d.json, "reclassified_codes").parse().unwrap();
+    assert_eq!(counted, pairs.len());
+    assert!(
+        (3..=reclassification::RECLASSIFIED_CODES).contains(&pairs.len()),
+        "{pairs:?}"
+    );
+    let table: BTreeMap<&str, &str> = crate::reference::hs2017_hs2022_changes()
+        .iter()
+        .map(|c| (c.hs2022.as_str(), c.hs2017.as_str()))
+        .collect();
+    for (new, old) in &pairs {
+        assert_eq!(
+            table.get(new.as_str()),
+            Some(&old.as_str()),
+            "{new} <- {old}"
+        );
+    }
+    let old_of: BTreeMap<&str, &str> = pairs
+        .iter()
+        .map(|(n, o)| (o.as_str(), n.as_str()))
+        .collect();
+    assert_eq!(old_of.len(), pairs.len(), "two codes share a predecessor");
+
+    // Lines: a national code of the catalogue, or a predecessor with a catalogue
+    // code's suffix before the update.
+    let cat = Catalogue::build(
+        ROWS_24,
+        &Shape::of(Profile::Realistic),
+        &mut Rand::new(SEED_24, STREAM_CATALOGUE),
+    );
+    let nats: HashSet<&str> = cat.nats.iter().map(|n| n.code.as_str()).collect();
+    // (code, before the update?) -> lines; (old code, importer) -> lines in the 26 weeks
+    // before the update.
+    let mut lines: BTreeMap<(&str, bool), u64> = BTreeMap::new();
+    let mut buyers: BTreeMap<&str, BTreeMap<&str, u32>> = BTreeMap::new();
+    for r in &d.rows {
+        let hs6 = &r.hs_code[..6];
+        let before = r.date < update;
+        if let Some(new) = old_of.get(hs6) {
+            assert!(before, "{r:?}: the predecessor after the update");
+            let renamed = format!("{new}{}", &r.hs_code[6..]);
+            assert!(
+                nats.contains(renamed.as_str()),
+                "{r:?}: no such national code"
+            );
+            if r.date >= update - 7 * reclassification::RECLASSIFICATION_LOOKBACK_WEEKS {
+                *buyers
+                    .entry(hs6)
+                    .or_default()
+                    .entry(&r.importer)
+                    .or_default() += 1;
+            }
+        } else {
+            assert!(
+                nats.contains(r.hs_code.as_str()),
+                "{r:?}: not a catalogue code"
+            );
+            if pairs.contains_key(hs6) {
+                assert!(!before, "{r:?}: the HS 2022 code before the update");
+            }
+        }
+        if pairs.contains_key(hs6) || old_of.contains_key(hs6) {
+            *lines.entry((hs6, before)).or_default() += 1;
+        }
+    }
+    for (new, old) in &pairs {
+        let (b, a) = (
+            lines.get(&(old.as_str(), true)),
+            lines.get(&(new.as_str(), false)),
+        );
+        assert!(
+            b.is_some() && a.is_some(),
+            "{new} <- {old}: lines {b:?} before, {a:?} after"
+        );
+        // The series are visible: some importer bought it most weeks or so.
+        let top = buyers[old.as_str()].values().max().copied().unwrap_or(0);
+        assert!(
+            top >= 5,
+            "{old}: its largest importer had {top} lines in 26 weeks"
+        );
+    }
+
+    // Labels: each buyer's old and new series in each of the 8 weeks from the update's
+    // week, and nothing else.
+    let mut want: BTreeSet<(String, String, i32)> = BTreeSet::new();
+    for (old, imps) in &buyers {
+        for imp in imps.keys() {
+            for w in 0..reclassification::RECLASSIFICATION_WEEKS {
+                let monday = first_week + 7 * w;
+                want.insert((old.to_string(), imp.to_string(), monday));
+                want.insert((old_of[old].to_string(), imp.to_string(), monday));
+            }
+        }
+    }
+    let got: Vec<(String, String, i32)> = d.series[1..]
+        .iter()
+        .filter(|s| s[0] == "benign_reclassification")
+        .map(|s| {
+            assert_eq!(
+                (s[1].as_str(), s[6].as_str()),
+                ("hs6_importer", "week"),
+                "{s:?}"
+            );
+            (s[2].clone(), s[3].clone(), date(&s[7]))
+        })
+        .collect();
+    assert_eq!(got.len(), want.len(), "labels listed twice");
+    assert_eq!(got.into_iter().collect::<BTreeSet<_>>(), want);
+    assert_eq!(
+        d.report.series_labels["benign_reclassification"],
+        want.len() as u64
+    );
+    let weeks: usize = json_value(&d.json, "reclassified_series_weeks")
+        .parse()
+        .unwrap();
+    assert_eq!(weeks, want.len());
+    // Other series labels on those codes name the code their week's Monday carries.
+    for s in d.series[1..]
+        .iter()
+        .filter(|s| s[0] != "benign_reclassification")
+    {
+        let monday = date(&s[7]);
+        assert!(
+            !(old_of.contains_key(s[2].as_str()) && monday >= update),
+            "{s:?}"
+        );
+        assert!(!(pairs.contains_key(&s[2]) && monday < update), "{s:?}");
+    }
+    // No line label: the lines are ordinary trade.
+    assert!(d.labels.iter().all(|l| !l.label.starts_with("benign_")));
+
+    // The clean profile over the same range keeps every code.
+    let c = Data::generate_months(ROWS_24, SEED_24, Profile::Clean, 24);
+    let clean_cat = Catalogue::build(
+        ROWS_24,
+        &Shape::of(Profile::Clean),
+        &mut Rand::new(SEED_24, STREAM_CATALOGUE),
+    );
+    let clean_nats: HashSet<&str> = clean_cat.nats.iter().map(|n| n.code.as_str()).collect();
+    assert!(
+        c.rows
+            .iter()
+            .all(|r| clean_nats.contains(r.hs_code.as_str()))
+    );
+    assert!(!c.json.contains("nomenclature_update"));
+    assert!(
+        c.series[1..]
+            .iter()
+            .all(|s| s[0] != "benign_reclassification")
+    );
+}
+
+/// A range with no 1 January after 8 weeks (the shared 12 months of 2025) has no
+/// update: every line keeps its catalogue code and no series is labelled.
+#[test]
+fn no_nomenclature_update_without_a_first_of_january() {
+    let r = realistic();
+    let d = &r.data;
+    assert_eq!(json_value(&d.json, "nomenclature_update"), "null");
+    assert_eq!(json_value(&d.json, "reclassified_codes"), "0");
+    assert!(d.rows.iter().all(|row| r.nat_of.contains_key(&row.hs_code)));
+    assert!(
+        d.series[1..]
+            .iter()
+            .all(|s| s[0] != "benign_reclassification")
+    );
 }
