@@ -126,6 +126,7 @@ impl Engine {
             kg_per_unit: s.price.needs_kg_per_unit(),
             batch_size: s.batch_size,
             volume: s.volume.as_ref().map(|v| v.cell_options(s.window)),
+            price: !s.price.detectors.is_empty() || s.selection.random_audit > 0.0,
             keep_dates: false,
         };
         let mut units = run::measure::measure(&mut plan, &opts, s.keep_going, pool, progress)?;

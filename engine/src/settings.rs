@@ -9,7 +9,7 @@ use crate::detect::{Detector, DetectorKind, Measure, Novelty, SplitShipment, Sur
 use crate::error::Result;
 use crate::kernels::tiers::TierRule;
 use crate::schema::ColumnMapping;
-use crate::series::cells::CellOptions;
+use crate::series::cells::{CellDims, CellOptions};
 use crate::series::{PeriodKind, SeriesKind, VolumeMeasure};
 use crate::watch::WatchIndex;
 
@@ -121,6 +121,14 @@ impl VolumeSettings {
             split_band,
             window,
             plausible: self.series.plausible,
+            dims: CellDims {
+                importer: self.series.kinds.contains(&SeriesKind::Importer)
+                    || self.first_time.is_some()
+                    || self.split.is_some(),
+                origin: self.series.kinds.contains(&SeriesKind::Origin)
+                    || self.new_origin.is_some(),
+                office: self.series.kinds.contains(&SeriesKind::Office),
+            },
         }
     }
 }

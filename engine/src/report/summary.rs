@@ -155,7 +155,7 @@ pub struct VolumeSummary {
     pub lines_skipped: BTreeMap<String, u64>,
     /// Lines placed with a missing or negative amount (counted as 0).
     pub lines_without_measure: u64,
-    /// Non-empty (HS6, importer, origin, office, period) cells.
+    /// Non-empty (series, period) cells of the data, summed over the key kinds.
     pub cells: u64,
     /// Series per key kind.
     pub series: BTreeMap<String, u64>,

@@ -11,7 +11,9 @@ use crate::detect::{Surge, SurgeWork, panel_context};
 use crate::error::Result;
 use crate::kernels::hash::{FxHashMap, FxHashSet};
 use crate::scan::ScanPlan;
-use crate::series::cells::{CellAgg, CellKey, CellOptions, NO_SYMBOL, UnitCells, merge};
+use crate::series::cells::{
+    CellAgg, CellDims, CellKey, CellOptions, CellOrder, NO_SYMBOL, UnitCells, merge,
+};
 use crate::series::entries::{Entry, SeriesIndex, project};
 use crate::series::grid::Grid;
 use crate::series::symbols::SymbolTable;
@@ -43,7 +45,9 @@ pub fn fit(
             split_band: 0.0,
             window,
             plausible: s.series.plausible,
+            dims: CellDims::ALL,
         }),
+        price: true,
         keep_dates: true,
     };
     let mut units: Vec<UnitMeasures> = pool.install(|| {
@@ -68,7 +72,7 @@ pub fn fit(
     }
     let unit_cells: Vec<UnitCells> = units.iter_mut().filter_map(|u| u.cells.take()).collect();
     drop(units);
-    let merged = pool.install(|| merge(unit_cells));
+    let merged = pool.install(|| merge(unit_cells, CellOrder::Key));
     let name = |t: &SymbolTable, s: u32| (s != NO_SYMBOL).then(|| t.name(s).to_string());
     let mut cells: Vec<StoredCell> = merged
         .shards
@@ -197,7 +201,7 @@ fn stored_series<'a>(
     let Some(range) = day_range else {
         return out;
     };
-    let merged = merge(vec![UnitCells::from_stored(cells, day_range)]);
+    let merged = merge(vec![UnitCells::from_stored(cells, day_range)], CellOrder::Key);
     let grid = Grid::new(period, range);
     // Per shard: its panels (rows counted within the shard) and their rows.
     let shards: Vec<(Vec<PanelRecord>, Vec<StoredEntry>)> = merged

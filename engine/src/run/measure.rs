@@ -17,6 +17,7 @@ use crate::kernels::unit_value::{SkipReason, basis, ln_kg_per_unit, ln_unit_valu
 use crate::scan::{BatchColumns, ScanPlan, ScanUnit, column_error, read_unit};
 use crate::schema::Col;
 use crate::series::cells::{CellOptions, InternError, LineColumns, UnitCells};
+use crate::series::VolumeMeasure;
 
 use crate::baseline::NO_GROUP;
 
@@ -31,9 +32,12 @@ pub const MEASURE_COLUMNS: [Col; 7] = [
     Col::Date,
 ];
 
-/// What the measure pass keeps of one unit: a group id and the ln measures per line.
+/// What the measure pass keeps of one unit: a group id and the ln measures per line
+/// (none when no price detector runs).
 #[derive(Debug, Default)]
 pub struct UnitMeasures {
+    /// Lines read.
+    pub rows: u64,
     /// Local group id -> key (ids are first-appearance order within the unit).
     pub keys: Vec<FineKey>,
     /// Per line: local group id, or [`NO_GROUP`].
@@ -119,29 +123,50 @@ pub struct MeasureOptions {
     pub batch_size: usize,
     /// Volume cells to aggregate in the same pass, when volume detectors run.
     pub volume: Option<CellOptions>,
+    /// Whether lines get their group key and price measures (price detectors or the
+    /// random audit run); without, the pass only reads what the volume cells need.
+    pub price: bool,
     /// Keep each line's acceptance date (`tradescan fit` stores it).
     pub keep_dates: bool,
 }
 
 impl MeasureOptions {
-    /// The columns this pass needs: net mass only when a measure can use it, the date
-    /// only with a date window or volume series, importer and office only for volume
-    /// series. A column not decoded reads as missing (a line without a date then gets
-    /// no `missing_date` note: nothing uses its date).
+    /// The columns this pass needs: the price measures' (net mass only when a measure
+    /// can use it), the date only with a date window or volume series, and what the
+    /// volume cells keep. A column not decoded reads as missing (a line without a date
+    /// then gets no `missing_date` note: nothing uses its date).
     pub fn columns(&self) -> Vec<Col> {
+        let volume = self.volume.as_ref();
+        let amount = |c: Col| {
+            volume.is_some_and(|v| match v.measure {
+                VolumeMeasure::Quantity => c == Col::Quantity,
+                VolumeMeasure::NetMass => c == Col::NetMassKg,
+                VolumeMeasure::Value | VolumeMeasure::Lines => false,
+            })
+        };
         let mut cols: Vec<Col> = MEASURE_COLUMNS
             .iter()
             .copied()
-            .filter(|c| match c {
-                Col::NetMassKg => self.denominator != Denominator::Quantity || self.kg_per_unit,
-                Col::Date => {
-                    self.window != (None, None) || self.volume.is_some() || self.keep_dates
+            .filter(|&c| match c {
+                Col::HsCode | Col::CustomsValue => true,
+                Col::Origin => self.price || volume.is_some_and(|v| v.dims.origin),
+                Col::Unit => self.price,
+                Col::Quantity => self.price || amount(c),
+                Col::NetMassKg => {
+                    (self.price && (self.denominator != Denominator::Quantity || self.kg_per_unit))
+                        || amount(c)
                 }
+                Col::Date => self.window != (None, None) || volume.is_some() || self.keep_dates,
                 _ => true,
             })
             .collect();
-        if self.volume.is_some() {
-            cols.extend([Col::ImporterId, Col::Office]);
+        if let Some(v) = volume {
+            if v.dims.importer {
+                cols.push(Col::ImporterId);
+            }
+            if v.dims.office {
+                cols.push(Col::Office);
+            }
         }
         cols
     }
@@ -222,15 +247,20 @@ pub fn measure_unit_with(
     opts: &MeasureOptions,
     work: &mut MeasureScratch,
 ) -> Result<UnitMeasures> {
-    let mut out = UnitMeasures::default();
+    let mut out = UnitMeasures {
+        rows: unit.rows,
+        ..Default::default()
+    };
     let cap = unit.rows as usize;
-    out.gid.reserve(cap);
-    out.uv.reserve(cap);
-    out.reason.reserve(cap);
-    if opts.kg_per_unit {
-        out.kgpu.reserve(cap);
+    if opts.price {
+        out.gid.reserve(cap);
+        out.uv.reserve(cap);
+        out.reason.reserve(cap);
+        if opts.kg_per_unit {
+            out.kgpu.reserve(cap);
+        }
+        out.keys.reserve(work.last_keys);
     }
-    out.keys.reserve(work.last_keys);
     let MeasureScratch {
         local,
         columns: scratch,
@@ -314,6 +344,13 @@ pub fn measure_unit_with(
                     InternError::Importer(e) => arrow_err(Col::ImporterId, e),
                     InternError::Office(e) => arrow_err(Col::Office, e),
                 })?;
+            }
+            if !opts.price {
+                if opts.keep_dates {
+                    out.dates.extend_from_slice(dates);
+                }
+                row += n as u64;
+                return Ok(());
             }
             for i in 0..n {
                 let r = row + i as u64;

@@ -87,6 +87,13 @@ impl<'a> ScoreContext<'a> {
             local_withdrawn: vec![0; k_det],
             ..Default::default()
         };
+        if u.gid.is_empty() && u.rows > 0 {
+            // Measured without price measures: no price detector runs.
+            let i = SkipReason::NoApplicableDetector as usize - 1;
+            out.skipped[i] = u.rows;
+            out.first[i] = Some(0);
+            return out;
+        }
         for (row, &gid) in u.gid.iter().enumerate() {
             // The groups of the lines a few rows on: a table of megabytes, read in
             // line order at random.

@@ -15,7 +15,7 @@ use crate::detect::{
 use crate::kernels::codes::HsCode;
 use crate::kernels::dates::format_ymd;
 use crate::report::{Finding, VolumeSummary};
-use crate::series::cells::{CellAgg, CellKey, MergedCells, UnitCells, merge};
+use crate::series::cells::{CellAgg, CellKey, CellOrder, MergedCells, UnitCells, merge};
 use crate::series::entries::{
     Entry, PanelContext, PanelView, SeriesIndex, fold, project, typical_of,
 };
@@ -56,7 +56,7 @@ pub fn volume(
         // The history's symbols first: the new cells get the stored ids.
         cells.insert(0, s.symbol_unit());
     }
-    let merged = pool.install(|| merge(cells));
+    let merged = pool.install(|| merge(cells, CellOrder::Hs6));
     timings.lap("volume_merge", t);
     let t = std::time::Instant::now();
     let mut out = pool.install(|| analyse(&merged, stored, settings, watch));
@@ -121,7 +121,6 @@ pub fn analyse(
             .collect(),
         lines_used: cells.lines_used,
         lines_without_measure: cells.without_measure,
-        cells: cells.shards.iter().map(|s| s.len() as u64).sum(),
         split_thresholds: settings.split.as_ref().map_or(0, |s| s.thresholds.len()) as u64,
         split_candidate_lines: cells.split.len() as u64,
         ..Default::default()
@@ -203,6 +202,7 @@ pub fn analyse(
         for (k, n) in s.series {
             *summary.series.entry(k.name().to_string()).or_default() += n;
         }
+        summary.cells += s.cells;
         summary.dense_panels += s.dense;
         summary.sparse_panels += s.sparse;
         let name = DetectorKind::NewOrigin.name();
@@ -270,6 +270,8 @@ struct ShardResult {
     /// (importer, first period) of every `hs6+importer` series (first-time-importer).
     importer_first: Vec<(u32, u32)>,
     series: BTreeMap<SeriesKind, u64>,
+    /// (series, period) cells of the new data, over the key kinds.
+    cells: u64,
     dense: u64,
     sparse: u64,
     /// `new-origin`: first appearances in the burn-in and below the amount rule.
@@ -300,6 +302,7 @@ fn analyse_shard(
         }
         for &kind in &settings.series.kinds {
             project(block, kind, names.ctx.grid.first, &mut new);
+            out.cells += new.len() as u64;
             let context = stored.map(|stored| {
                 names.with_history(stored.panel(kind, hs6), &new, &mut entries, &mut work)
             });

@@ -18,6 +18,7 @@ use crate::kernels::arrow_edge::NULL_DATE;
 use crate::kernels::codes::{Code, HsCode};
 use crate::kernels::fixed::FixedSum;
 use crate::kernels::intern::KeyIndex;
+use crate::kernels::hash::FxHashMap;
 
 pub use super::symbols::{NO_SYMBOL, SHARDS};
 
@@ -98,6 +99,30 @@ pub struct CellOptions {
     /// Dates a series can hold (inclusive); lines dated outside are counted
     /// (`date_out_of_range`) and left out.
     pub plausible: (i32, i32),
+    /// The key columns the cells keep.
+    pub dims: CellDims,
+}
+
+/// The key columns cells keep besides HS6 and period. A column not kept is not decoded
+/// and reads as absent, so a scan of (HS6, importer) series alone aggregates lines
+/// into fewer cells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CellDims {
+    /// Importer ids.
+    pub importer: bool,
+    /// Origins.
+    pub origin: bool,
+    /// Customs offices.
+    pub office: bool,
+}
+
+impl CellDims {
+    /// Every column (a stored baseline keeps them all).
+    pub const ALL: CellDims = CellDims {
+        importer: true,
+        origin: true,
+        office: true,
+    };
 }
 
 /// The decoded columns of one batch the aggregation reads.
@@ -420,8 +445,19 @@ pub struct MergedCells {
     pub without_measure: u64,
 }
 
+/// How the merged cells of a shard are laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CellOrder {
+    /// Sorted by key, one entry per key (a stored baseline's cells).
+    Key,
+    /// In blocks of one HS6, ascending; within a block in unit order, and a key may
+    /// occur once per unit. The volume pass projects each block onto its key kinds and
+    /// folds there, so sorting whole keys would be wasted.
+    Hs6,
+}
+
 /// Merge the units' cells (in unit order) into shards with global symbols.
-pub fn merge(units: Vec<UnitCells>) -> MergedCells {
+pub fn merge(units: Vec<UnitCells>, order: CellOrder) -> MergedCells {
     let mut out = MergedCells::default();
     let mut remaps: Vec<(Vec<u32>, Vec<u32>)> = Vec::with_capacity(units.len());
     let mut by_shard: Vec<Vec<Vec<(CellKey, CellAgg)>>> = (0..SHARDS)
@@ -455,31 +491,67 @@ pub fn merge(units: Vec<UnitCells>) -> MergedCells {
     out.shards = by_shard
         .into_par_iter()
         .map(|parts| {
-            let mut all: Vec<(CellKey, CellAgg)> =
-                Vec::with_capacity(parts.iter().map(Vec::len).sum());
-            for (u, cells) in parts.into_iter().enumerate() {
+            let global = |u: usize, (k, a): (CellKey, CellAgg)| {
                 let (imp, off) = &remaps[u];
-                all.extend(cells.into_iter().map(|(k, a)| {
-                    let key = CellKey {
-                        importer: remap(imp, k.importer),
-                        office: remap(off, k.office),
-                        ..k
-                    };
-                    (key, a)
-                }));
-            }
-            all.sort_unstable_by_key(|a| a.0);
-            // Fold equal keys in place.
-            all.dedup_by(|next, kept| {
-                let same = next.0 == kept.0;
-                if same {
-                    kept.1.add(&next.1);
+                let key = CellKey {
+                    importer: remap(imp, k.importer),
+                    office: remap(off, k.office),
+                    ..k
+                };
+                (key, a)
+            };
+            match order {
+                CellOrder::Key => {
+                    let mut all: Vec<(CellKey, CellAgg)> =
+                        Vec::with_capacity(parts.iter().map(Vec::len).sum());
+                    for (u, cells) in parts.into_iter().enumerate() {
+                        all.extend(cells.into_iter().map(|c| global(u, c)));
+                    }
+                    all.sort_unstable_by_key(|a| a.0);
+                    // Fold equal keys in place.
+                    all.dedup_by(|next, kept| {
+                        let same = next.0 == kept.0;
+                        if same {
+                            kept.1.add(&next.1);
+                        }
+                        same
+                    });
+                    all
                 }
-                same
-            });
-            all
+                CellOrder::Hs6 => group_by_hs6(&parts, global),
+            }
         })
         .collect();
+    out
+}
+
+/// The units' cells in blocks of one HS6 (ascending), each block in unit order: a
+/// counting sort, linear in the cells.
+fn group_by_hs6(
+    parts: &[Vec<(CellKey, CellAgg)>],
+    global: impl Fn(usize, (CellKey, CellAgg)) -> (CellKey, CellAgg),
+) -> Vec<(CellKey, CellAgg)> {
+    let mut slot: FxHashMap<u64, usize> = FxHashMap::default();
+    for c in parts.iter().flatten() {
+        *slot.entry(c.0.hs6).or_default() += 1;
+    }
+    let mut codes: Vec<(u64, usize)> = slot.iter().map(|(&h, &n)| (h, n)).collect();
+    codes.sort_unstable();
+    let mut at = 0;
+    for (hs6, n) in codes {
+        slot.insert(hs6, at);
+        at += n;
+    }
+    let mut out = vec![(CellKey::default(), CellAgg::default()); at];
+    for (u, cells) in parts.iter().enumerate() {
+        for &c in cells {
+            let Some(next) = slot.get_mut(&c.0.hs6) else {
+                continue;
+            };
+            out[*next] = global(u, c);
+            *next += 1;
+        }
+    }
     out
 }
 
@@ -504,6 +576,7 @@ mod tests {
             split_band: 0.2,
             window: (None, None),
             plausible: (i32::MIN, i32::MAX),
+            dims: CellDims::ALL,
         }
     }
 
@@ -540,7 +613,7 @@ mod tests {
         };
         let a = batch(vec![Some("B"), Some("A"), None], vec![1.0, 2.0, f64::NAN]);
         let b = batch(vec![Some("A"), Some("C")], vec![4.0, -1.0]);
-        let m = merge(vec![a, b]);
+        let m = merge(vec![a, b], CellOrder::Key);
         let cells: Vec<(String, f64, u32)> = m
             .shards
             .iter()

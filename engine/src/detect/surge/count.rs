@@ -31,7 +31,7 @@ impl Surge {
         if !self.count_occasional(first, len, from, counts) {
             return;
         }
-        let judged_from = first + self.min_history;
+        let judged_from = self.count_from(first);
         let active = |c: &ActiveCell| if c.2 > 0.0 { c.1 } else { 0.0 };
         let mark = out.len();
         let mut episodes = Episodes::default();
@@ -91,7 +91,7 @@ impl Surge {
         from: usize,
         counts: &mut SurgeCounts,
     ) -> bool {
-        let judged_from = first + self.min_history;
+        let judged_from = self.count_from(first);
         let too_short = judged_from.min(len).saturating_sub(first.max(from));
         counts.periods_not_judged[NotJudged::TooShort as usize] += too_short as u64;
         match len.saturating_sub(judged_from.max(from)) {
@@ -144,7 +144,7 @@ impl Surge {
         periods: usize,
         prior: Prior,
     ) -> Option<Judged> {
-        if lines.is_nan() || lines < self.min_lines || periods == 0 {
+        if lines.is_nan() || lines < self.min_lines {
             return None;
         }
         let model = Self::count_model(window_lines, periods, prior);

@@ -8,8 +8,10 @@
 //!
 //! **Method.** For each series (see [`crate::series`]) and period `t`, the trailing
 //! window is the previous `window` periods (`t` excluded; fewer at the start of the
-//! data). A period is judged once the series has `min_history` periods since its first
-//! line; only a period with a line can be a surge. Three rules, each scored on the
+//! data). Only a period with a line can be a surge. The robust rules judge a period once
+//! the series has `min_history` periods since its first line; the count model judges
+//! its first periods too, from its first line on, leaning on the panel (a series that
+//! begins with a burst of lines is a surge). Three rules, each scored on the
 //! scale of the calibrated price scores (the `z` of a standard normal with the same
 //! tail probability), the highest score counting:
 //!
@@ -61,10 +63,11 @@
 //! Consecutive flagged periods of the same direction are one episode, reported once at
 //! its highest score (its length is in the explanation).
 //!
-//! **Guard** (counted in `manifest.json` under `volume.periods_not_judged`): a period
-//! fewer than `min_history` periods after its series' first line is `too_short`; a
-//! series whose whole range is that short is counted under `volume.series_not_judged`.
-//! Every other period of every series is judged.
+//! **Guard** (counted in `manifest.json` under `volume.periods_not_judged`): a series
+//! whose first line falls in the data's first `min_history` periods may have begun
+//! before the data, so its periods before `min_history` periods after that line are
+//! `too_short`; a series whose whole range is that short is counted under
+//! `volume.series_not_judged`. Every other period of every series is judged.
 //!
 //! **Seasonal comparison** (`seasonal = true`): when the data holds the same period a
 //! year earlier with `seasonal_half_width` periods on each side (52 weeks or 12 months

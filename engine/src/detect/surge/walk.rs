@@ -32,7 +32,7 @@ impl Surge {
         let Some(first) = x.iter().position(|&v| v > 0.0) else {
             return;
         };
-        if x.len() <= first + self.min_history {
+        if x.len() <= self.count_from(first) {
             counts.series_not_judged[NotJudged::TooShort as usize] += 1;
             counts.periods_not_judged[NotJudged::TooShort as usize] +=
                 (x.len() - first.max(series.from).min(x.len())) as u64;
@@ -95,12 +95,16 @@ impl Surge {
             // The kernel starts at period 1: period 0 has no history.
             counts.periods_not_judged[NotJudged::TooShort as usize] += 1;
         }
+        let count_from = self.count_from(first);
         kernel.run(ln, start, |t, mut w| {
-            if t < first + self.min_history {
+            if t < count_from {
                 counts.periods_not_judged[NotJudged::TooShort as usize] += 1;
                 episodes.push(t, None, out);
                 return;
             }
+            // The series' first periods: too little history of its own for the robust
+            // rules; the count model leans on the panel.
+            let early = t < first + self.min_history;
             judged += 1;
             if x[t] <= 0.0 {
                 episodes.push(t, None, out);
@@ -108,7 +112,7 @@ impl Surge {
             }
             let (active, len) = (w.count(), w.len());
             let steady = self.steady(active, len);
-            let amounts = if active >= self.min_nonzero {
+            let amounts = if active >= self.min_nonzero && !early {
                 w.spread_stats()
             } else {
                 None
@@ -173,6 +177,18 @@ impl Surge {
             counts.series_not_judged[NotJudged::TooShort as usize] += 1;
         }
         open
+    }
+
+    /// The first period of a series whose first active period is `first` that the count
+    /// model judges: `first` itself (against the panel alone), unless the series began
+    /// within the data's first `min_history` periods, when it may have begun before the
+    /// data and its first periods are left out (`too_short`).
+    pub(super) fn count_from(&self, first: usize) -> usize {
+        if first < self.min_history {
+            first + self.min_history
+        } else {
+            first
+        }
     }
 
     /// The drop walk from `start` (amounts, zeros included, steady windows only: active
@@ -669,13 +685,21 @@ mod tests {
         assert!(f.is_empty());
         assert_eq!(c.series_not_judged[NotJudged::TooShort as usize], 1);
         assert_eq!(c.periods_not_judged[NotJudged::TooShort as usize], 6);
-        // A series whose first line is in week 20 of 50: its first 8 weeks are too
-        // short, the other 22 are judged; the weeks before it are not its periods.
+        // A series whose first line is in week 20 of 50 began inside the data: all its
+        // 30 weeks are judged (the first 8 by the count model alone); the weeks before
+        // it are not its periods.
         let mut x = vec![0.0; 50];
         x[20..].fill(10.0);
         let (_, c) = run(&s, &x);
+        assert_eq!(c.periods_not_judged[NotJudged::TooShort as usize], 0);
+        assert_eq!((c.series_judged, c.periods_judged), (1, 30));
+        // One whose first line is in week 3 may have begun before the data: its first 8
+        // weeks are too short.
+        let mut x = vec![0.0; 50];
+        x[3..].fill(10.0);
+        let (_, c) = run(&s, &x);
         assert_eq!(c.periods_not_judged[NotJudged::TooShort as usize], 8);
-        assert_eq!((c.series_judged, c.periods_judged), (1, 22));
+        assert_eq!((c.series_judged, c.periods_judged), (1, 39));
         // Never active: nothing to judge, nothing counted.
         assert_eq!(run(&s, &[0.0; 50]).1, SurgeCounts::default());
     }
@@ -732,6 +756,49 @@ mod tests {
             &mut out,
         );
         assert!(out.is_empty());
+    }
+
+    #[test]
+    fn a_series_that_begins_with_a_burst_is_judged_against_its_panel() {
+        let prior = Prior {
+            rates: GammaPrior {
+                shape: 0.5,
+                rate: 10.0,
+            },
+            cluster_size: 2.0,
+            ..Prior::default()
+        };
+        let s = weekly();
+        // 30 lines in the first week of a series that begins in week 20: no history of
+        // its own, so the rates are the panel's prior (negative binomial r 0.5,
+        // p 10/11 declarations of 2 lines on average).
+        let burst = [(20, 30.0, 3_000.0)];
+        let (mut out, mut counts) = (Vec::new(), SurgeCounts::default());
+        s.judge_occasional(&burst, 60, prior, 0, &mut counts, &mut out);
+        let model = Clustered {
+            r: 0.5,
+            p: 10.0 / 11.0,
+            size: 2.0,
+        };
+        let want = normal_z_of_ln_sf(model.ln_sf(30));
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert!(want > 5.0 && (out[0].score - want).abs() < 1e-12);
+        assert_eq!((out[0].t, out[0].window_lines), (20, 0.0));
+        assert!((out[0].expected_lines - 0.5 / 10.0 * 2.0).abs() < 1e-12);
+        assert_eq!((counts.periods_judged, counts.series_judged), (40, 1));
+        // The whole walk agrees.
+        let mut x = vec![0.0; 60];
+        let mut lines = vec![0.0; 60];
+        (x[20], lines[20]) = (3_000.0, 30.0);
+        let (walked, _) = run_with(&s, &x, &lines, prior);
+        assert_eq!(walked.len(), 1);
+        assert_eq!(walked[0].score.to_bits(), out[0].score.to_bits());
+        // The same burst in week 2 may be a series that began before the data: not
+        // judged.
+        let (mut out, mut counts) = (Vec::new(), SurgeCounts::default());
+        s.judge_occasional(&[(2, 30.0, 3_000.0)], 60, prior, 0, &mut counts, &mut out);
+        assert!(out.is_empty());
+        assert_eq!(counts.periods_not_judged[NotJudged::TooShort as usize], 8);
     }
 
     #[test]
