@@ -57,10 +57,11 @@ def line_table(reports) -> None:
 def series_table(reports) -> None:
     """Recall of the series labels, and the hs6_importer periods flagged that match no
     label (false alarms: all detectors together, per million lines scanned, and by
-    detector), and the known-benign seasonal peaks flagged (each also a false alarm)."""
+    detector), and the known-benign series weeks flagged (seasonal peaks, codes changed
+    at a nomenclature update; each also a false alarm)."""
     cols = [f"R {l}" for l in SERIES_LABELS] + [
         f"{SERIES_KEY} flagged", "false alarms", "FA / M lines", "FA by detector",
-        "seasonal peaks flagged"]
+        "seasonal peaks flagged", "reclassified codes flagged"]
     header(cols)
     for data, method, r in reports:
         if r["series_findings"] == 0:
@@ -77,8 +78,9 @@ def series_table(reports) -> None:
         by = [(d, keys[SERIES_KEY]["false_alarms"]) for d, keys in s["by_detector"].items()
               if SERIES_KEY in keys]
         row.append(", ".join(f"{d} {fa}" for d, fa in by) or "-")
-        peaks = s.get("benign", {}).get("benign_seasonal_peak")
-        row.append("-" if peaks is None else f"{peaks['flagged']} of {peaks['labels']}")
+        for label in ("benign_seasonal_peak", "benign_reclassification"):
+            b = s.get("benign", {}).get(label)
+            row.append("-" if b is None else f"{b['flagged']} of {b['labels']}")
         print(f"| {data} | {method} | " + " | ".join(row) + " |")
 
 
