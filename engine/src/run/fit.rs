@@ -201,7 +201,10 @@ fn stored_series<'a>(
     let Some(range) = day_range else {
         return out;
     };
-    let merged = merge(vec![UnitCells::from_stored(cells, day_range)], CellOrder::Key);
+    let merged = merge(
+        vec![UnitCells::from_stored(cells, day_range)],
+        CellOrder::Key,
+    );
     let grid = Grid::new(period, range);
     // Per shard: its panels (rows counted within the shard) and their rows.
     let shards: Vec<(Vec<PanelRecord>, Vec<StoredEntry>)> = merged

@@ -16,8 +16,8 @@ use crate::kernels::intern::KeyIndex;
 use crate::kernels::unit_value::{SkipReason, basis, ln_kg_per_unit, ln_unit_value};
 use crate::scan::{BatchColumns, ScanPlan, ScanUnit, column_error, read_unit};
 use crate::schema::Col;
-use crate::series::cells::{CellOptions, InternError, LineColumns, UnitCells};
 use crate::series::VolumeMeasure;
+use crate::series::cells::{CellOptions, InternError, LineColumns, UnitCells};
 
 use crate::baseline::NO_GROUP;
 

@@ -17,8 +17,8 @@ use super::{PeriodKind, VolumeMeasure, period_id};
 use crate::kernels::arrow_edge::NULL_DATE;
 use crate::kernels::codes::{Code, HsCode};
 use crate::kernels::fixed::FixedSum;
-use crate::kernels::intern::KeyIndex;
 use crate::kernels::hash::FxHashMap;
+use crate::kernels::intern::KeyIndex;
 
 pub use super::symbols::{NO_SYMBOL, SHARDS};
 
