@@ -704,18 +704,22 @@ mod tests {
         assert_eq!(run(&s, &[0.0; 50]).1, SurgeCounts::default());
     }
 
-    #[test]
-    fn a_burst_from_an_occasional_importer_scores_its_compound_tail() {
-        // The panel's importers: one declaration in 20 weeks on average (gamma shape
-        // 0.5, rate 10), of two lines on average.
-        let prior = Prior {
+    /// A panel of occasional importers: one declaration in 20 weeks on average (gamma
+    /// shape 0.5, rate 10), of two lines on average.
+    fn occasional_panel() -> Prior {
+        Prior {
             rates: GammaPrior {
                 shape: 0.5,
                 rate: 10.0,
             },
             cluster_size: 2.0,
             ..Prior::default()
-        };
+        }
+    }
+
+    #[test]
+    fn a_burst_from_an_occasional_importer_scores_its_compound_tail() {
+        let prior = occasional_panel();
         let s = weekly();
         // 3 lines in week 2, then 25 lines in week 40.
         let cells = [(2, 3.0, 300.0), (40, 25.0, 5_000.0)];
@@ -760,14 +764,7 @@ mod tests {
 
     #[test]
     fn a_series_that_begins_with_a_burst_is_judged_against_its_panel() {
-        let prior = Prior {
-            rates: GammaPrior {
-                shape: 0.5,
-                rate: 10.0,
-            },
-            cluster_size: 2.0,
-            ..Prior::default()
-        };
+        let prior = occasional_panel();
         let s = weekly();
         // 30 lines in the first week of a series that begins in week 20: no history of
         // its own, so the rates are the panel's prior (negative binomial r 0.5,
