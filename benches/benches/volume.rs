@@ -22,7 +22,7 @@ use tradescan::detect::{
 use tradescan::kernels::rolling::{TrailingWindow, WindowStats};
 use tradescan::series::PeriodKind;
 use tradescan::series::VolumeMeasure;
-use tradescan::series::cells::{CellOptions, MergedCells, UnitCells, merge};
+use tradescan::series::cells::{CellDims, CellOptions, CellOrder, MergedCells, UnitCells, merge};
 use tradescan::series::entries::Prior;
 use tradescan::series::panel::Panel;
 use tradescan_benches::fixtures::{self, CellLines, LineBatch, Rand, UNIT_ROWS, VolumeSeries};
@@ -254,6 +254,7 @@ fn cell_options() -> CellOptions {
         split_band: 0.2,
         window: (None, None),
         plausible: (i32::MIN, i32::MAX),
+        dims: CellDims::ALL,
     }
 }
 
@@ -351,7 +352,7 @@ fn bench_cells(c: &mut Criterion) {
     // iteration, as the merge consumes them.
     let units = lines.units(lines.len(), UNIT_ROWS, BATCH_SIZE);
     assert_eq!(units.len(), MERGE_UNITS);
-    let merged = merge(aggregate(&lines, &units, &opts));
+    let merged = merge(aggregate(&lines, &units, &opts), CellOrder::Hs6);
     let folded: u64 = merged
         .shards
         .iter()
@@ -367,7 +368,7 @@ fn bench_cells(c: &mut Criterion) {
     g.bench_function("cells/merge", |b| {
         b.iter_batched(
             || aggregate(&lines, &units, &opts),
-            |u| assert_eq!(merged_sum(&merge(u)), want),
+            |u| assert_eq!(merged_sum(&merge(u, CellOrder::Hs6)), want),
             BatchSize::LargeInput,
         );
     });
