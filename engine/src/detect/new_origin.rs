@@ -5,9 +5,8 @@
 //! possible transhipment or false declaration of origin).
 //!
 //! **Method.** For each HS6 in a configured family and each origin, the first period
-//! with a line; reported when it lies at least `burn_in` periods after the HS6's first
-//! line in the data (a code new to the data, such as a new nomenclature code, has no
-//! history of origins) and the amount of that (HS6, origin) in the period is at least `min_amount` and
+//! with a line; reported when it lies at least `burn_in` periods after the start of the
+//! data and the amount of that (HS6, origin) in the period is at least `min_amount` and
 //! at least `min_ratio` times the median of the HS6's non-zero (origin, period) cells.
 //! Series key `hs6_origin`.
 //!
@@ -45,19 +44,13 @@ pub fn judge_panel(
     withheld: &mut [u64; 2],
     out: &mut Vec<Finding>,
 ) {
-    // The burn-in runs from the HS6's own first line: a code new to the data (a new
-    // nomenclature code) has no history of origins, every origin is new to it.
-    let firsts = || (0..p.index.keys.len()).map(|s| p.entries[p.index.offsets[s]].1 as usize);
-    let burn_in = firsts().min().unwrap_or(0) + nov.burn_in;
     // Newcomers per period after the burn-in: how rare a new origin is for this HS6.
-    let newcomers = firsts().filter(|&t| t >= burn_in).count();
-    let rate = newcomers as f64 / ctx.grid.len.saturating_sub(burn_in).max(1) as f64;
+    let newcomers = (0..p.index.keys.len())
+        .filter(|&s| p.entries[p.index.offsets[s]].1 as usize >= nov.burn_in)
+        .count();
+    let rate = newcomers as f64 / ctx.grid.len.saturating_sub(nov.burn_in).max(1) as f64;
     for (s, &key) in p.index.keys.iter().enumerate() {
         let first = p.entries[p.index.offsets[s]];
-        if (first.1 as usize) < burn_in {
-            withheld[0] += 1;
-            continue;
-        }
         let seen = FirstSeen {
             importer: NO_SYMBOL,
             hs6: p.hs6,
