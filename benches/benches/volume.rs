@@ -20,9 +20,10 @@ use tradescan::detect::{
     Direction, Series, SeriesFlag, Surge, SurgeConfig, SurgeCounts, SurgeScratch,
 };
 use tradescan::kernels::rolling::{TrailingWindow, WindowStats};
+use tradescan::series::CellDims;
 use tradescan::series::PeriodKind;
 use tradescan::series::VolumeMeasure;
-use tradescan::series::cells::{CellDims, CellOptions, CellOrder, MergedCells, UnitCells, merge};
+use tradescan::series::cells::{CellOptions, CellOrder, MergedCells, UnitCells, merge};
 use tradescan::series::entries::Prior;
 use tradescan::series::panel::Panel;
 use tradescan_benches::fixtures::{self, CellLines, LineBatch, Rand, UNIT_ROWS, VolumeSeries};

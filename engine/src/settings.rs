@@ -9,8 +9,8 @@ use crate::detect::{Detector, DetectorKind, Measure, Novelty, SplitShipment, Sur
 use crate::error::Result;
 use crate::kernels::tiers::TierRule;
 use crate::schema::ColumnMapping;
-use crate::series::cells::{CellDims, CellOptions};
-use crate::series::{PeriodKind, SeriesKind, VolumeMeasure};
+use crate::series::cells::CellOptions;
+use crate::series::{CellDims, PeriodKind, SeriesKind, VolumeMeasure};
 use crate::watch::WatchIndex;
 
 /// Every resolved setting of a run.

@@ -11,13 +11,11 @@ use crate::detect::{Surge, SurgeWork, panel_context};
 use crate::error::Result;
 use crate::kernels::hash::{FxHashMap, FxHashSet};
 use crate::scan::ScanPlan;
-use crate::series::cells::{
-    CellAgg, CellDims, CellKey, CellOptions, CellOrder, NO_SYMBOL, UnitCells, merge,
-};
+use crate::series::cells::{CellAgg, CellKey, CellOptions, CellOrder, NO_SYMBOL, UnitCells, merge};
 use crate::series::entries::{Entry, SeriesIndex, project};
 use crate::series::grid::Grid;
 use crate::series::symbols::SymbolTable;
-use crate::series::{PeriodKind, SeriesKind};
+use crate::series::{CellDims, PeriodKind, SeriesKind};
 use crate::settings::FitSettings;
 use crate::store::series::{PanelRecord, StoredEntry, StoredSeries, kind_index};
 use crate::store::{Baseline, BaselineMeta, BaselineStats, FORMAT, StoredCell, StoredLine};

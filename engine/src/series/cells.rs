@@ -13,7 +13,7 @@ use arrow::error::ArrowError;
 use rayon::prelude::*;
 
 use super::symbols::{ColumnInterner, SymbolTable, Symbols, remap};
-use super::{PeriodKind, VolumeMeasure, period_id};
+use super::{CellDims, PeriodKind, VolumeMeasure, period_id};
 use crate::kernels::arrow_edge::NULL_DATE;
 use crate::kernels::codes::{Code, HsCode};
 use crate::kernels::fixed::FixedSum;
@@ -101,28 +101,6 @@ pub struct CellOptions {
     pub plausible: (i32, i32),
     /// The key columns the cells keep.
     pub dims: CellDims,
-}
-
-/// The key columns cells keep besides HS6 and period. A column not kept is not decoded
-/// and reads as absent, so a scan of (HS6, importer) series alone aggregates lines
-/// into fewer cells.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CellDims {
-    /// Importer ids.
-    pub importer: bool,
-    /// Origins.
-    pub origin: bool,
-    /// Customs offices.
-    pub office: bool,
-}
-
-impl CellDims {
-    /// Every column (a stored baseline keeps them all).
-    pub const ALL: CellDims = CellDims {
-        importer: true,
-        origin: true,
-        office: true,
-    };
 }
 
 /// The decoded columns of one batch the aggregation reads.

@@ -119,3 +119,25 @@ impl SeriesKind {
             })
     }
 }
+
+/// The key columns cells keep besides HS6 and period. A column not kept is not decoded
+/// and reads as absent, so a scan of (HS6, importer) series alone aggregates lines
+/// into fewer cells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CellDims {
+    /// Importer ids.
+    pub importer: bool,
+    /// Origins.
+    pub origin: bool,
+    /// Customs offices.
+    pub office: bool,
+}
+
+impl CellDims {
+    /// Every column (a stored baseline keeps them all).
+    pub const ALL: CellDims = CellDims {
+        importer: true,
+        origin: true,
+        office: true,
+    };
+}
