@@ -1456,10 +1456,12 @@ fn v01_surge() {
     assert_eq!(f.text("direction"), "high");
     assert_eq!(f.text("rule"), "amount");
     let day = ymd(week(24));
+    // The most specific corroborations first (origin and office alike: the higher
+    // score, then output order), then the HS6's.
     assert_eq!(
         f.text("corroborated_by"),
         format!(
-            "surge:hs6=310230|origin=NL@{day};surge:hs6=310230|office=OFF-1@{day};\
+            "surge:hs6=310230|office=OFF-1@{day};surge:hs6=310230|origin=NL@{day};\
              surge:hs6=310230@{day}"
         )
     );

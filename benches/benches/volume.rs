@@ -23,7 +23,9 @@ use tradescan::kernels::rolling::{TrailingWindow, WindowStats};
 use tradescan::series::CellDims;
 use tradescan::series::PeriodKind;
 use tradescan::series::VolumeMeasure;
-use tradescan::series::cells::{CellOptions, CellOrder, MergedCells, UnitCells, merge};
+use tradescan::series::cells::{
+    CellOptions, CellOrder, CellSymbols, MergedCells, UnitCells, merge,
+};
 use tradescan::series::entries::Prior;
 use tradescan::series::panel::Panel;
 use tradescan_benches::fixtures::{self, CellLines, LineBatch, Rand, UNIT_ROWS, VolumeSeries};
@@ -261,19 +263,26 @@ fn cell_options() -> CellOptions {
 
 /// Aggregate each unit's batches into its own cells, one unit after the other (as one
 /// worker does), and finish them.
-fn aggregate(lines: &CellLines, units: &[Vec<LineBatch>], opts: &CellOptions) -> Vec<UnitCells> {
-    units
+fn aggregate(
+    lines: &CellLines,
+    units: &[Vec<LineBatch>],
+    opts: &CellOptions,
+) -> (Vec<UnitCells>, CellSymbols) {
+    let syms = CellSymbols::default();
+    let cells = units
         .iter()
-        .map(|batches| {
+        .enumerate()
+        .map(|(ui, batches)| {
             let rows = batches.iter().map(|b| b.rows.len()).sum();
-            let mut u = UnitCells::with_rows(rows);
+            let mut u = UnitCells::with_rows(rows, ui);
             for b in batches {
-                u.add_batch(&b.columns(lines), opts).unwrap();
+                u.add_batch(&b.columns(lines), opts, &syms).unwrap();
             }
             u.finish();
             u
         })
-        .collect()
+        .collect();
+    (cells, syms)
 }
 
 /// Cells and line counters of finished units.
@@ -331,7 +340,7 @@ fn bench_cells(c: &mut Criterion) {
 
     // add_batch + finish over the first CELL_ROWS lines, in scan units of UNIT_ROWS.
     let units = lines.units(CELL_ROWS, UNIT_ROWS, BATCH_SIZE);
-    let done = aggregate(&lines, &units, &opts);
+    let (done, _) = aggregate(&lines, &units, &opts);
     let used: u64 = done.iter().map(|u| u.lines_used).sum();
     let skipped: u64 = done.iter().map(|u| u.missing_date + u.short_hs_code).sum();
     assert_eq!(used + skipped, CELL_ROWS as u64);
@@ -343,7 +352,7 @@ fn bench_cells(c: &mut Criterion) {
     g.bench_function("cells/add_batch", |b| {
         b.iter(|| {
             assert_eq!(
-                units_sum(&aggregate(&lines, black_box(&units), &opts)),
+                units_sum(&aggregate(&lines, black_box(&units), &opts).0),
                 want
             )
         });
@@ -353,7 +362,8 @@ fn bench_cells(c: &mut Criterion) {
     // iteration, as the merge consumes them.
     let units = lines.units(lines.len(), UNIT_ROWS, BATCH_SIZE);
     assert_eq!(units.len(), MERGE_UNITS);
-    let merged = merge(aggregate(&lines, &units, &opts), CellOrder::Hs6);
+    let (cells, syms) = aggregate(&lines, &units, &opts);
+    let merged = merge(cells, syms, (&[], &[]), CellOrder::Hs6);
     let folded: u64 = merged
         .shards
         .iter()
@@ -369,7 +379,12 @@ fn bench_cells(c: &mut Criterion) {
     g.bench_function("cells/merge", |b| {
         b.iter_batched(
             || aggregate(&lines, &units, &opts),
-            |u| assert_eq!(merged_sum(&merge(u, CellOrder::Hs6)), want),
+            |(u, syms)| {
+                assert_eq!(
+                    merged_sum(&merge(u, syms, (&[], &[]), CellOrder::Hs6)),
+                    want
+                )
+            },
             BatchSize::LargeInput,
         );
     });

@@ -12,6 +12,7 @@ use crate::run::{
     measure::MeasureOptions, merge::merge_groups, score::ScoreContext, summary::RunInfo,
 };
 use crate::scan::{ScanPlan, discover, plan};
+use crate::series::cells::CellSymbols;
 use crate::series::{period_id, period_start};
 use crate::settings::Settings;
 use crate::store::{Baseline, BaselineMeta, BaselineStats};
@@ -129,12 +130,14 @@ impl Engine {
             price: !s.price.detectors.is_empty() || s.selection.random_audit > 0.0,
             keep_dates: false,
         };
-        let mut units = run::measure::measure(&mut plan, &opts, s.keep_going, pool, progress)?;
+        let syms = CellSymbols::default();
+        let mut units =
+            run::measure::measure(&mut plan, &opts, &syms, s.keep_going, pool, progress)?;
         timings.lap("measure", t);
 
         let volume = s.volume.as_ref().map(|v| {
             let stored = baseline.map(|b| &b.volume);
-            run::volume::volume(&mut units, stored, v, &self.watch, pool, &mut timings)
+            run::volume::volume(&mut units, syms, stored, v, &self.watch, pool, &mut timings)
         });
 
         let t = Instant::now();

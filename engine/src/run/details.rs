@@ -77,6 +77,10 @@ pub fn details(
     pool.install(|| per_unit.into_par_iter().for_each(drop));
     let mut folded = 0;
     if !volume.is_empty() {
+        // In output order before folding: which headline takes a corroboration, and
+        // the order of its corroborations, then follow the findings' own order.
+        let mut volume = volume;
+        pool.install(|| volume.par_sort_unstable_by(Finding::output_order));
         findings.extend(volume);
         if let Some(period) = fold {
             folded = events::fold(&mut findings, period);

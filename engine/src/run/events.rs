@@ -19,7 +19,7 @@
 //! from one origin and another origin's burst in the same week can be folded together.)
 //!
 //! A corroboration is named in its headline's explanation and `corroborated_by` column
-//! (`detector:group_key@period`) and leaves the findings, so budgets,
+//! (`detector:group_key@period`; the most specific first, then the highest score) and leaves the findings, so budgets,
 //! `--fail-on-findings` and `tradescan eval` count events. An origin or office flag no
 //! importer explains stays an item of its own, and may head the HS6's flag.
 
@@ -155,10 +155,17 @@ pub fn fold(findings: &mut Vec<Finding>, period: PeriodKind) -> u64 {
             notes[h].push(i);
         }
     }
-    for (h, folded) in notes.iter().enumerate() {
+    for (h, folded) in notes.iter_mut().enumerate() {
         if folded.is_empty() {
             continue;
         }
+        // The most specific corroboration first, then the highest score.
+        folded.sort_by(|&a, &b| {
+            let (fa, fb) = (&findings[a], &findings[b]);
+            (rank(fa).cmp(&rank(fb)))
+                .then(fb.score.total_cmp(&fa.score))
+                .then_with(|| Finding::output_order(fa, fb))
+        });
         let parts: Vec<String> = folded
             .iter()
             .map(|&i| {

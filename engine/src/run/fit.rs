@@ -11,7 +11,9 @@ use crate::detect::{Surge, SurgeWork, panel_context};
 use crate::error::Result;
 use crate::kernels::hash::{FxHashMap, FxHashSet};
 use crate::scan::ScanPlan;
-use crate::series::cells::{CellAgg, CellKey, CellOptions, CellOrder, NO_SYMBOL, UnitCells, merge};
+use crate::series::cells::{
+    CellAgg, CellKey, CellOptions, CellOrder, CellSymbols, NO_SYMBOL, UnitCells, merge,
+};
 use crate::series::entries::{Entry, SeriesIndex, project};
 use crate::series::grid::Grid;
 use crate::series::symbols::SymbolTable;
@@ -48,10 +50,12 @@ pub fn fit(
         price: true,
         keep_dates: true,
     };
+    let syms = CellSymbols::default();
     let mut units: Vec<UnitMeasures> = pool.install(|| {
         plan.units
             .par_iter()
-            .map(|u| measure_unit(plan, u, &opts))
+            .enumerate()
+            .map(|u| measure_unit(plan, u, &opts, &syms))
             .collect::<Result<Vec<_>>>()
     })?;
     let mut lines = Vec::new();
@@ -70,7 +74,7 @@ pub fn fit(
     }
     let unit_cells: Vec<UnitCells> = units.iter_mut().filter_map(|u| u.cells.take()).collect();
     drop(units);
-    let merged = pool.install(|| merge(unit_cells, CellOrder::Key));
+    let merged = pool.install(|| merge(unit_cells, syms, (&[], &[]), CellOrder::Key));
     let name = |t: &SymbolTable, s: u32| (s != NO_SYMBOL).then(|| t.name(s).to_string());
     let mut cells: Vec<StoredCell> = merged
         .shards
@@ -199,8 +203,13 @@ fn stored_series<'a>(
     let Some(range) = day_range else {
         return out;
     };
+    let syms = CellSymbols::default();
+    let history = UnitCells::from_stored(cells, day_range, &syms);
+    // The names in the order given: the symbols a night's merge gives them.
     let merged = merge(
-        vec![UnitCells::from_stored(cells, day_range)],
+        vec![history],
+        syms,
+        (&out.importers, &out.offices),
         CellOrder::Key,
     );
     let grid = Grid::new(period, range);

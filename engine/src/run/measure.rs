@@ -17,7 +17,7 @@ use crate::kernels::unit_value::{SkipReason, basis, ln_kg_per_unit, ln_unit_valu
 use crate::scan::{BatchColumns, ScanPlan, ScanUnit, column_error, read_unit};
 use crate::schema::Col;
 use crate::series::VolumeMeasure;
-use crate::series::cells::{CellOptions, InternError, LineColumns, UnitCells};
+use crate::series::cells::{CellOptions, CellSymbols, InternError, LineColumns, UnitCells};
 
 use crate::baseline::NO_GROUP;
 
@@ -178,6 +178,7 @@ impl MeasureOptions {
 pub fn measure(
     plan: &mut ScanPlan,
     opts: &MeasureOptions,
+    syms: &CellSymbols,
     keep_going: bool,
     pool: &rayon::ThreadPool,
     progress: &dyn Progress,
@@ -186,8 +187,9 @@ pub fn measure(
     let measured: Vec<Result<UnitMeasures>> = pool.install(|| {
         plan.units
             .par_iter()
-            .map_init(MeasureScratch::default, |work, u| {
-                let m = measure_unit_with(plan, u, opts, work);
+            .enumerate()
+            .map_init(MeasureScratch::default, |work, (ui, u)| {
+                let m = measure_unit_with(plan, (ui, u), opts, syms, work);
                 progress.advance(u.rows);
                 m
             })
@@ -221,10 +223,11 @@ pub fn measure(
 /// Read one unit and compute each line's key and measures.
 pub fn measure_unit(
     plan: &ScanPlan,
-    unit: &ScanUnit,
+    unit: (usize, &ScanUnit),
     opts: &MeasureOptions,
+    syms: &CellSymbols,
 ) -> Result<UnitMeasures> {
-    measure_unit_with(plan, unit, opts, &mut MeasureScratch::default())
+    measure_unit_with(plan, unit, opts, syms, &mut MeasureScratch::default())
 }
 
 /// Working memory of [`measure_unit_with`], reused from unit to unit by one worker.
@@ -243,8 +246,9 @@ pub struct MeasureScratch {
 /// [`measure_unit`] with reused working memory (same result).
 pub fn measure_unit_with(
     plan: &ScanPlan,
-    unit: &ScanUnit,
+    (ui, unit): (usize, &ScanUnit),
     opts: &MeasureOptions,
+    syms: &CellSymbols,
     work: &mut MeasureScratch,
 ) -> Result<UnitMeasures> {
     let mut out = UnitMeasures {
@@ -272,7 +276,7 @@ pub fn measure_unit_with(
     let columns = opts.columns();
     let dates_read = columns.contains(&Col::Date);
     if opts.volume.is_some() {
-        out.cells = Some(UnitCells::with_rows(cap));
+        out.cells = Some(UnitCells::with_rows(cap, ui));
     }
     read_unit(
         plan,
@@ -340,7 +344,7 @@ pub fn measure_unit_with(
                     importer: b.get(Col::ImporterId),
                     office: b.get(Col::Office),
                 };
-                cells.add_batch(&lines, vo).map_err(|e| match e {
+                cells.add_batch(&lines, vo, syms).map_err(|e| match e {
                     InternError::Importer(e) => arrow_err(Col::ImporterId, e),
                     InternError::Office(e) => arrow_err(Col::Office, e),
                 })?;

@@ -15,7 +15,9 @@ use crate::detect::{
 use crate::kernels::codes::HsCode;
 use crate::kernels::dates::format_ymd;
 use crate::report::{Finding, VolumeSummary};
-use crate::series::cells::{CellAgg, CellKey, CellOrder, MergedCells, UnitCells, merge};
+use crate::series::cells::{
+    CellAgg, CellKey, CellOrder, CellSymbols, MergedCells, UnitCells, merge,
+};
 use crate::series::entries::{
     Entry, PanelContext, PanelView, SeriesIndex, fold, project, typical_of,
 };
@@ -38,11 +40,12 @@ pub struct VolumeOutput {
     pub summary: VolumeSummary,
 }
 
-/// The volume stage: merge the units' cells (the stored history's symbols first, when
-/// scoring against a baseline) and judge the series. Against a stored baseline only
-/// the periods the new data touches are reported.
+/// The volume stage: merge the units' cells (whose names are in `syms`; a stored
+/// history's names keep their symbols) and judge the series. Against a stored baseline
+/// only the periods the new data touches are reported.
 pub fn volume(
     units: &mut [UnitMeasures],
+    syms: CellSymbols,
     stored: Option<&StoredSeries>,
     settings: &VolumeSettings,
     watch: &WatchIndex,
@@ -50,13 +53,10 @@ pub fn volume(
     timings: &mut Timings,
 ) -> VolumeOutput {
     let t = std::time::Instant::now();
-    let mut cells: Vec<UnitCells> = units.iter_mut().filter_map(|u| u.cells.take()).collect();
+    let cells: Vec<UnitCells> = units.iter_mut().filter_map(|u| u.cells.take()).collect();
     let new_first = cells.iter().filter_map(|c| c.day_range).map(|r| r.0).min();
-    if let Some(s) = stored {
-        // The history's symbols first: the new cells get the stored ids.
-        cells.insert(0, s.symbol_unit());
-    }
-    let merged = pool.install(|| merge(cells, CellOrder::Hs6));
+    let first = stored.map_or((&[][..], &[][..]), |s| (&s.importers, &s.offices));
+    let merged = pool.install(|| merge(cells, syms, first, CellOrder::Hs6));
     timings.lap("volume_merge", t);
     let t = std::time::Instant::now();
     let mut out = pool.install(|| analyse(&merged, stored, settings, watch));
@@ -104,7 +104,7 @@ struct PanelCells<'a> {
 /// stored series plus the new cells, judged over its whole range; the panel's pooled
 /// spreads and typical amounts are the history's; an importer's first appearances
 /// elsewhere in a family come from the history. `cells` must then carry the
-/// baseline's symbols ([`StoredSeries::symbol_unit`] merged first).
+/// baseline's symbols (its names given first to [`merge`]).
 pub fn analyse(
     cells: &MergedCells,
     stored: Option<&StoredSeries>,

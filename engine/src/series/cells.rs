@@ -12,7 +12,7 @@ use arrow::array::ArrayRef;
 use arrow::error::ArrowError;
 use rayon::prelude::*;
 
-use super::symbols::{ColumnInterner, SymbolTable, Symbols, remap};
+use super::symbols::{ColumnInterner, Renumber, SharedSymbols, SymbolTable};
 use super::{CellDims, PeriodKind, VolumeMeasure, period_id};
 use crate::kernels::arrow_edge::NULL_DATE;
 use crate::kernels::codes::{Code, HsCode};
@@ -147,13 +147,13 @@ pub struct UnitCells {
     batch_ids: Vec<u32>,
     /// The unit's cells by shard, once [`UnitCells::finish`] ran.
     shards: Vec<Vec<(CellKey, CellAgg)>>,
-    importers: Symbols,
-    offices: Symbols,
     importer_col: ColumnInterner,
     office_col: ColumnInterner,
     imp_buf: Vec<u32>,
     off_buf: Vec<u32>,
-    /// Lines just under a split-shipment threshold (unit symbols).
+    /// The stamp of the unit's next name interning: unit index << 32 | place.
+    at: u64,
+    /// Lines just under a split-shipment threshold (provisional symbols).
     split: Vec<SplitLine>,
     /// First and last acceptance date of the lines placed in a series.
     pub day_range: Option<(i32, i32)>,
@@ -172,8 +172,9 @@ pub struct UnitCells {
 impl UnitCells {
     /// Cells for a unit of `rows` lines. The key index comes from the thread's pool: a
     /// unit's index is as large as the unit, and allocating a fresh one per unit costs
-    /// more in page faults than the aggregation itself.
-    pub fn with_rows(rows: usize) -> UnitCells {
+    /// more in page faults than the aggregation itself. `unit` is the unit's place in
+    /// the scan (names are numbered in the order units meet them).
+    pub fn with_rows(rows: usize, unit: usize) -> UnitCells {
         let mut index = INDEX_POOL
             .with(|pool| pool.borrow_mut().take())
             .unwrap_or_default();
@@ -187,24 +188,27 @@ impl UnitCells {
             index,
             keys: Vec::with_capacity(rows),
             aggs: Vec::with_capacity(rows),
+            at: (unit as u64) << 32,
             ..Default::default()
         }
     }
 
-    /// Add one batch of lines.
+    /// Add one batch of lines, their importer and office names interned into `syms`.
     pub fn add_batch(
         &mut self,
         c: &LineColumns<'_>,
         opts: &CellOptions,
+        syms: &CellSymbols,
     ) -> Result<(), InternError> {
         let n = c.hs.len();
         let fill = |col: Option<&ArrayRef>,
                     interner: &mut ColumnInterner,
-                    syms: &mut Symbols,
+                    syms: &SharedSymbols,
+                    at: &mut u64,
                     buf: &mut Vec<u32>|
          -> Result<(), ArrowError> {
             match col {
-                Some(a) => interner.intern_into(a.as_ref(), syms, buf),
+                Some(a) => interner.intern_into(a.as_ref(), syms, at, buf),
                 None => {
                     buf.clear();
                     buf.resize(n, NO_SYMBOL);
@@ -215,14 +219,16 @@ impl UnitCells {
         fill(
             c.importer,
             &mut self.importer_col,
-            &mut self.importers,
+            &syms.importers,
+            &mut self.at,
             &mut self.imp_buf,
         )
         .map_err(InternError::Importer)?;
         fill(
             c.office,
             &mut self.office_col,
-            &mut self.offices,
+            &syms.offices,
+            &mut self.at,
             &mut self.off_buf,
         )
         .map_err(InternError::Office)?;
@@ -344,40 +350,28 @@ impl UnitCells {
     }
 
     /// A finished unit holding stored cells (a persisted baseline's history), with
-    /// importer and office names; `day_range` is the history's first and last day.
+    /// importer and office names (interned into `syms`); `day_range` is the history's
+    /// first and last day.
     pub fn from_stored<'a>(
         cells: impl Iterator<Item = (CellKey, Option<&'a str>, Option<&'a str>, CellAgg)>,
         day_range: Option<(i32, i32)>,
+        syms: &CellSymbols,
     ) -> UnitCells {
         let mut u = UnitCells {
             day_range,
             shards: vec![Vec::new(); SHARDS],
             ..Default::default()
         };
-        for (key, importer, office, agg) in cells {
+        for (at, (key, importer, office, agg)) in cells.enumerate() {
+            let at = at as u64;
             let key = CellKey {
-                importer: importer.map_or(NO_SYMBOL, |s| u.importers.intern(s)),
-                office: office.map_or(NO_SYMBOL, |s| u.offices.intern(s)),
+                importer: importer.map_or(NO_SYMBOL, |s| syms.importers.intern(s, at)),
+                office: office.map_or(NO_SYMBOL, |s| syms.offices.intern(s, at)),
                 ..key
             };
             u.shards[shard_of(key.hs6)].push((key, agg));
         }
         u
-    }
-
-    /// Intern importer and office names, in order (a cell-less unit that carries a
-    /// stored history's symbols).
-    pub fn intern_names<'a>(
-        &mut self,
-        importers: impl Iterator<Item = &'a str>,
-        offices: impl Iterator<Item = &'a str>,
-    ) {
-        for s in importers {
-            self.importers.intern(s);
-        }
-        for s in offices {
-            self.offices.intern(s);
-        }
     }
 
     /// Cells held (after [`UnitCells::finish`]).
@@ -434,22 +428,38 @@ pub enum CellOrder {
     Hs6,
 }
 
-/// Merge the units' cells (in unit order) into shards with global symbols.
-pub fn merge(units: Vec<UnitCells>, order: CellOrder) -> MergedCells {
+/// The importer and office names every unit of a run interns.
+#[derive(Debug, Default)]
+pub struct CellSymbols {
+    /// Importer ids.
+    pub importers: SharedSymbols,
+    /// Customs offices.
+    pub offices: SharedSymbols,
+}
+
+/// Merge the units' cells (in unit order) into shards with the run's symbols: a stored
+/// history's importers and offices (`first`) keep their symbols, the others are
+/// numbered in byte order.
+pub fn merge(
+    units: Vec<UnitCells>,
+    syms: CellSymbols,
+    first: (&[String], &[String]),
+    order: CellOrder,
+) -> MergedCells {
     let mut out = MergedCells::default();
-    let mut remaps: Vec<(Vec<u32>, Vec<u32>)> = Vec::with_capacity(units.len());
     let mut by_shard: Vec<Vec<Vec<(CellKey, CellAgg)>>> = (0..SHARDS)
         .map(|_| Vec::with_capacity(units.len()))
         .collect();
-    let (importers, imp_remaps) =
-        SymbolTable::merge(&units.iter().map(|u| &u.importers).collect::<Vec<_>>());
-    let (offices, off_remaps) =
-        SymbolTable::merge(&units.iter().map(|u| &u.offices).collect::<Vec<_>>());
+    let ((importers, imp), (offices, off)): ((SymbolTable, Renumber), (SymbolTable, Renumber)) =
+        rayon::join(
+            || syms.importers.finish(first.0),
+            || syms.offices.finish(first.1),
+        );
     out.importers = importers;
     out.offices = offices;
-    for ((mut u, imp), off) in units.into_iter().zip(imp_remaps).zip(off_remaps) {
+    for mut u in units {
         out.split.extend(u.split.iter().map(|l| SplitLine {
-            importer: remap(&imp, l.importer),
+            importer: imp.get(l.importer),
             ..*l
         }));
         out.day_range = match (out.day_range, u.day_range) {
@@ -464,16 +474,14 @@ pub fn merge(units: Vec<UnitCells>, order: CellOrder) -> MergedCells {
         for (s, cells) in std::mem::take(&mut u.shards).into_iter().enumerate() {
             by_shard[s].push(cells);
         }
-        remaps.push((imp, off));
     }
     out.shards = by_shard
         .into_par_iter()
         .map(|parts| {
-            let global = |u: usize, (k, a): (CellKey, CellAgg)| {
-                let (imp, off) = &remaps[u];
+            let global = |(k, a): (CellKey, CellAgg)| {
                 let key = CellKey {
-                    importer: remap(imp, k.importer),
-                    office: remap(off, k.office),
+                    importer: imp.get(k.importer),
+                    office: off.get(k.office),
                     ..k
                 };
                 (key, a)
@@ -482,8 +490,8 @@ pub fn merge(units: Vec<UnitCells>, order: CellOrder) -> MergedCells {
                 CellOrder::Key => {
                     let mut all: Vec<(CellKey, CellAgg)> =
                         Vec::with_capacity(parts.iter().map(Vec::len).sum());
-                    for (u, cells) in parts.into_iter().enumerate() {
-                        all.extend(cells.into_iter().map(|c| global(u, c)));
+                    for cells in parts {
+                        all.extend(cells.into_iter().map(global));
                     }
                     all.sort_unstable_by_key(|a| a.0);
                     // Fold equal keys in place.
@@ -507,7 +515,7 @@ pub fn merge(units: Vec<UnitCells>, order: CellOrder) -> MergedCells {
 /// counting sort, linear in the cells.
 fn group_by_hs6(
     parts: &[Vec<(CellKey, CellAgg)>],
-    global: impl Fn(usize, (CellKey, CellAgg)) -> (CellKey, CellAgg),
+    global: impl Fn((CellKey, CellAgg)) -> (CellKey, CellAgg),
 ) -> Vec<(CellKey, CellAgg)> {
     let mut slot: FxHashMap<u64, usize> = FxHashMap::default();
     for c in parts.iter().flatten() {
@@ -521,14 +529,12 @@ fn group_by_hs6(
         at += n;
     }
     let mut out = vec![(CellKey::default(), CellAgg::default()); at];
-    for (u, cells) in parts.iter().enumerate() {
-        for &c in cells {
-            let Some(next) = slot.get_mut(&c.0.hs6) else {
-                continue;
-            };
-            out[*next] = global(u, c);
-            *next += 1;
-        }
+    for &c in parts.iter().flatten() {
+        let Some(next) = slot.get_mut(&c.0.hs6) else {
+            continue;
+        };
+        out[*next] = global(c);
+        *next += 1;
     }
     out
 }
@@ -561,6 +567,7 @@ mod tests {
     #[test]
     fn cells_fold_across_units_in_unit_order() {
         let hs = |s: &str| HsCode::parse(s).unwrap_or_default();
+        let syms = CellSymbols::default();
         let batch = |imps: Vec<Option<&str>>, qty: Vec<f64>| {
             let n = qty.len();
             let importer: ArrayRef =
@@ -584,6 +591,7 @@ mod tests {
                     office: Some(&office),
                 },
                 &opts(),
+                &syms,
             )
             .unwrap_or_else(|_| panic!("intern"));
             u.finish();
@@ -591,7 +599,7 @@ mod tests {
         };
         let a = batch(vec![Some("B"), Some("A"), None], vec![1.0, 2.0, f64::NAN]);
         let b = batch(vec![Some("A"), Some("C")], vec![4.0, -1.0]);
-        let m = merge(vec![a, b], CellOrder::Key);
+        let m = merge(vec![a, b], syms, (&[], &[]), CellOrder::Key);
         let cells: Vec<(String, f64, u32)> = m
             .shards
             .iter()

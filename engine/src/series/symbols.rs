@@ -1,15 +1,17 @@
-//! String symbols of the volume series: importer and office names interned per unit
-//! ([`Symbols`], fed column by column by [`ColumnInterner`]), and the global table the
-//! units' symbols merge into ([`SymbolTable`]).
+//! String symbols of the volume series: importer and office names interned by every
+//! unit of a run into one shared table ([`SharedSymbols`], fed column by column by
+//! [`ColumnInterner`]), renumbered once all units are read into the run's
+//! [`SymbolTable`], so that symbols do not depend on the thread count.
 
-use std::sync::Arc;
+use std::hash::{BuildHasher, BuildHasherDefault};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use arrow::array::{Array, ArrayRef, AsArray};
 use arrow::error::ArrowError;
 use rayon::prelude::*;
 
 use crate::kernels::arrow_edge::map_strings_into;
-use crate::kernels::hash::FxHashMap;
+use crate::kernels::hash::{FxHashMap, FxHasher};
 
 /// Symbol of an absent (null or empty) importer or office.
 pub const NO_SYMBOL: u32 = u32::MAX;
@@ -66,14 +68,31 @@ pub(super) struct ColumnInterner {
 }
 
 impl ColumnInterner {
+    /// Intern a column batch into `syms`, each call stamped `at` (then advanced).
     pub(super) fn intern_into(
         &mut self,
         array: &dyn Array,
-        syms: &mut Symbols,
+        syms: &SharedSymbols,
+        at: &mut u64,
         out: &mut Vec<u32>,
     ) -> Result<(), ArrowError> {
         let Some(dict) = array.as_any_dictionary_opt() else {
-            return map_strings_into(array, NO_SYMBOL, |s| syms.intern(s), out);
+            // Lines of one declaration usually name the same party: one lookup each run.
+            let (mut last, mut last_id) = (String::new(), NO_SYMBOL);
+            return map_strings_into(
+                array,
+                NO_SYMBOL,
+                |s| {
+                    if s != last || last_id == NO_SYMBOL {
+                        last.clear();
+                        last.push_str(s);
+                        last_id = syms.intern(s, *at);
+                        *at += 1;
+                    }
+                    last_id
+                },
+                out,
+            );
         };
         let values = dict.values();
         // The same dictionary, even behind a new `Arc` (the previous one is still held
@@ -94,7 +113,10 @@ impl ColumnInterner {
             map_strings_into(
                 values.as_ref(),
                 NO_SYMBOL,
-                |s| syms.intern(s),
+                |s| {
+                    *at += 1;
+                    syms.intern(s, *at - 1)
+                },
                 &mut self.mapped,
             )?;
             self.dict = Some(Arc::clone(values));
@@ -116,9 +138,8 @@ impl ColumnInterner {
     }
 }
 
-/// Global symbols: strings spread over [`SHARDS`] tables by hash, so that the units'
-/// tables merge in parallel. A symbol is `index << 6 | shard`; within a shard, indices
-/// follow unit order, so they do not depend on the thread count.
+/// A run's symbols: strings spread over [`SHARDS`] tables by hash. A symbol is
+/// `index << 6 | shard`.
 #[derive(Debug, Clone, Default)]
 pub struct SymbolTable {
     shards: Vec<Symbols>,
@@ -144,57 +165,184 @@ impl SymbolTable {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
 
-    /// Merge the units' tables (in unit order); returns the table and, per unit, its
-    /// local symbol -> global symbol.
-    pub fn merge(units: &[&Symbols]) -> (SymbolTable, Vec<Vec<u32>>) {
-        use std::hash::{BuildHasher, BuildHasherDefault};
-        let hasher = BuildHasherDefault::<crate::kernels::hash::FxHasher>::default();
-        // Per unit, its local indices bucketed by shard.
-        let buckets: Vec<Vec<Vec<u32>>> = units
-            .par_iter()
-            .map(|t| {
-                let mut b: Vec<Vec<u32>> = vec![Vec::new(); SHARDS];
-                for (i, name) in t.names.iter().enumerate() {
-                    b[hasher.hash_one(&**name) as usize % SHARDS].push(i as u32);
-                }
-                b
-            })
-            .collect();
-        let shards: Vec<(Symbols, Vec<u32>)> = (0..SHARDS)
-            .into_par_iter()
-            .map(|s| {
-                let mut table = Symbols::default();
-                let mut ids = Vec::new();
-                for (u, t) in units.iter().enumerate() {
-                    for &i in &buckets[u][s] {
-                        let local = table.intern(&t.names[i as usize]);
-                        ids.push(local << 6 | s as u32);
-                    }
-                }
-                (table, ids)
-            })
-            .collect();
-        let mut remaps: Vec<Vec<u32>> = units.iter().map(|t| vec![NO_SYMBOL; t.len()]).collect();
-        for (s, (_, ids)) in shards.iter().enumerate() {
-            let mut next = ids.iter();
-            for (u, b) in buckets.iter().enumerate() {
-                for &i in &b[s] {
-                    remaps[u][i as usize] = next.next().copied().unwrap_or(NO_SYMBOL);
-                }
-            }
+/// Names interned by every unit of a run at once, in [`SHARDS`] locked tables by hash.
+/// Its symbols follow the order the workers reach the names; [`SharedSymbols::finish`]
+/// renumbers them in the order the names first appear in the input (each interning is
+/// stamped with its unit and its place in the unit), as if the units were read one
+/// after the other.
+#[derive(Debug)]
+pub struct SharedSymbols {
+    shards: Vec<Mutex<Stamped>>,
+}
+
+/// A shard's names and the earliest stamp of each.
+#[derive(Debug, Default)]
+struct Stamped {
+    names: Symbols,
+    first: Vec<u64>,
+}
+
+impl Default for SharedSymbols {
+    fn default() -> SharedSymbols {
+        SharedSymbols {
+            shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
         }
-        let table = SymbolTable {
-            shards: shards.into_iter().map(|(t, _)| t).collect(),
-        };
-        (table, remaps)
     }
 }
 
-pub(super) fn remap(table: &[u32], sym: u32) -> u32 {
-    if sym == NO_SYMBOL {
-        NO_SYMBOL
-    } else {
-        table.get(sym as usize).copied().unwrap_or(NO_SYMBOL)
+fn shard_of_name(s: &str) -> usize {
+    BuildHasherDefault::<FxHasher>::default().hash_one(s) as usize % SHARDS
+}
+
+impl SharedSymbols {
+    /// The (provisional) symbol of `s`, met at `at` (unit index << 32 | place within
+    /// the unit); [`NO_SYMBOL`] for an empty string.
+    pub fn intern(&self, s: &str, at: u64) -> u32 {
+        if s.is_empty() {
+            return NO_SYMBOL;
+        }
+        let shard = shard_of_name(s);
+        let mut table = self.shards[shard]
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let id = table.names.intern(s);
+        match table.first.get_mut(id as usize) {
+            Some(first) => *first = (*first).min(at),
+            None => table.first.push(at),
+        }
+        id << 6 | shard as u32
+    }
+
+    /// The run's table and the renumbering of the provisional symbols: in each shard the
+    /// names of `first` in their order (a stored history's, which keep their symbols),
+    /// then the others in the order they first appear, so that symbols do not depend on
+    /// which worker reached a name first.
+    pub fn finish(self, first: &[String]) -> (SymbolTable, Renumber) {
+        let mut firsts: Vec<Vec<&str>> = vec![Vec::new(); SHARDS];
+        for name in first.iter().filter(|n| !n.is_empty()) {
+            firsts[shard_of_name(name)].push(name);
+        }
+        let shards: Vec<(Symbols, Vec<u32>)> = self
+            .shards
+            .into_par_iter()
+            .zip(firsts)
+            .enumerate()
+            .map(|(s, (shard, first))| {
+                let Stamped {
+                    names: provisional,
+                    first: stamps,
+                } = shard.into_inner().unwrap_or_else(PoisonError::into_inner);
+                let mut table = Symbols::default();
+                for name in first {
+                    table.intern(name);
+                }
+                let mut rest: Vec<(u64, &Arc<str>)> = (provisional.names.iter())
+                    .zip(&stamps)
+                    .filter(|(n, _)| !table.map.contains_key(&***n))
+                    .map(|(n, &at)| (at, n))
+                    .collect();
+                rest.sort_unstable();
+                for (_, name) in &rest {
+                    table.intern(name);
+                }
+                let ids = provisional
+                    .names
+                    .iter()
+                    .map(|n| {
+                        table
+                            .map
+                            .get(&**n)
+                            .map_or(NO_SYMBOL, |&i| i << 6 | s as u32)
+                    })
+                    .collect();
+                (table, ids)
+            })
+            .collect();
+        let (tables, ids): (Vec<Symbols>, Vec<Vec<u32>>) = shards.into_iter().unzip();
+        (SymbolTable { shards: tables }, Renumber { shards: ids })
+    }
+}
+
+/// Provisional symbol -> the run's symbol ([`SharedSymbols::finish`]).
+#[derive(Debug, Clone, Default)]
+pub struct Renumber {
+    shards: Vec<Vec<u32>>,
+}
+
+impl Renumber {
+    /// The run's symbol of a provisional one.
+    #[inline]
+    pub fn get(&self, sym: u32) -> u32 {
+        if sym == NO_SYMBOL {
+            return NO_SYMBOL;
+        }
+        (self.shards.get((sym & 63) as usize))
+            .and_then(|s| s.get((sym >> 6) as usize))
+            .copied()
+            .unwrap_or(NO_SYMBOL)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(names: &[&str], order: &[usize], first: &[String]) -> (Vec<u32>, SymbolTable) {
+        let shared = SharedSymbols::default();
+        let provisional: Vec<(usize, u32)> = order
+            .iter()
+            .map(|&i| (i, shared.intern(names[i], i as u64)))
+            .collect();
+        let (table, renumber) = shared.finish(first);
+        let mut out = vec![NO_SYMBOL; names.len()];
+        for (i, p) in provisional {
+            out[i] = renumber.get(p);
+        }
+        (out, table)
+    }
+
+    #[test]
+    fn symbols_do_not_depend_on_the_order_names_arrive_in() {
+        let names: Vec<String> = (0..500)
+            .map(|i| format!("IM{:06}", i * 7919 % 1000))
+            .collect();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let forward: Vec<usize> = (0..names.len()).collect();
+        let backward: Vec<usize> = forward.iter().rev().copied().collect();
+        let (a, table) = ids(&names, &forward, &[]);
+        let (b, _) = ids(&names, &backward, &[]);
+        assert_eq!(a, b);
+        for (i, &id) in a.iter().enumerate() {
+            assert_eq!(table.name(id), names[i]);
+        }
+        // Within a shard, in the order of the input (the stamps).
+        for x in 0..names.len() {
+            for y in x + 1..names.len() {
+                if a[x] & 63 == a[y] & 63 {
+                    assert!(a[x] >> 6 < a[y] >> 6);
+                }
+            }
+        }
+        assert_eq!(table.len(), names.len());
+        assert_eq!(SharedSymbols::default().intern("", 0), NO_SYMBOL);
+    }
+
+    #[test]
+    fn a_stored_historys_names_keep_their_symbols() {
+        // The history's names, in its order, as a unit of the history interns them.
+        let history: Vec<String> = ["Z", "B", "Q", "A"].map(String::from).to_vec();
+        let (stored, _) = ids(
+            &history.iter().map(String::as_str).collect::<Vec<_>>(),
+            &[0, 1, 2, 3],
+            &history,
+        );
+        // A night names some of them, and new ones, in another order.
+        let night = ["N", "A", "Z", "M"];
+        let (now, table) = ids(&night, &[3, 2, 1, 0], &history);
+        assert_eq!((now[1], now[2]), (stored[3], stored[0]));
+        assert_eq!(table.name(stored[2]), "Q");
+        assert_eq!(table.len(), 6);
     }
 }

@@ -5,7 +5,7 @@
 //! computes it (`run/fit.rs`); `store/read.rs` and `store/write.rs` persist it.
 
 use crate::series::SeriesKind;
-use crate::series::cells::{CellAgg, UnitCells};
+use crate::series::cells::CellAgg;
 use crate::series::entries::PanelContext;
 
 /// One stored series cell.
@@ -103,16 +103,5 @@ impl StoredSeries {
             context: p.context,
             rows: self.rows.get(p.rows.0..p.rows.1)?,
         })
-    }
-
-    /// A cell-less unit holding the history's importer and office names in their
-    /// order: merged first, it gives the new cells the history's symbols.
-    pub fn symbol_unit(&self) -> UnitCells {
-        let mut u = UnitCells::from_stored(std::iter::empty(), None);
-        u.intern_names(
-            self.importers.iter().map(String::as_str),
-            self.offices.iter().map(String::as_str),
-        );
-        u
     }
 }
