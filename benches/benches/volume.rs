@@ -304,10 +304,7 @@ fn units_sum(units: &[UnitCells]) -> u64 {
 
 /// Every merged cell's key and sums, the symbol tables' sizes and the line counters.
 fn merged_sum(m: &MergedCells) -> u64 {
-    let cells = m
-        .shards
-        .iter()
-        .flatten()
+    let cells = (m.shards.iter().flatten().flatten())
         .map(|(k, a)| {
             k.hs6
                 .wrapping_mul(31)
@@ -364,10 +361,7 @@ fn bench_cells(c: &mut Criterion) {
     assert_eq!(units.len(), MERGE_UNITS);
     let (cells, syms) = aggregate(&lines, &units, &opts);
     let merged = merge(cells, syms, (&[], &[]), CellOrder::Hs6);
-    let folded: u64 = merged
-        .shards
-        .iter()
-        .flatten()
+    let folded: u64 = (merged.shards.iter().flatten().flatten())
         .map(|c| u64::from(c.1.lines))
         .sum();
     assert_eq!(folded, merged.lines_used);

@@ -275,7 +275,7 @@ mod tests {
             vec![
                 (
                     "hs6=310230|importer=IM1",
-                    Some("surge:hs6=310230@2025-06-23;surge:hs6=310230|origin=NL@2025-06-30")
+                    Some("surge:hs6=310230|origin=NL@2025-06-30;surge:hs6=310230@2025-06-23")
                 ),
                 ("hs6=310230|office=BE2", None),
                 ("hs6=310230|office=BE1", None),
@@ -283,7 +283,7 @@ mod tests {
         );
         assert!(
             f[0].explanation
-                .contains("the same event in hs6=310230 (surge, score 6.0)")
+                .contains("the same event in hs6=310230|origin=NL (surge, score 6.0), hs6=310230 (surge, score 6.0)")
         );
     }
 

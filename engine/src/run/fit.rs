@@ -12,7 +12,8 @@ use crate::error::Result;
 use crate::kernels::hash::{FxHashMap, FxHashSet};
 use crate::scan::ScanPlan;
 use crate::series::cells::{
-    CellAgg, CellKey, CellOptions, CellOrder, CellSymbols, NO_SYMBOL, UnitCells, merge,
+    CellAgg, CellKey, CellOptions, CellOrder, CellSymbols, NO_SYMBOL, UnitCells, for_each_block,
+    merge,
 };
 use crate::series::entries::{Entry, SeriesIndex, project};
 use crate::series::grid::Grid;
@@ -76,10 +77,7 @@ pub fn fit(
     drop(units);
     let merged = pool.install(|| merge(unit_cells, syms, (&[], &[]), CellOrder::Key));
     let name = |t: &SymbolTable, s: u32| (s != NO_SYMBOL).then(|| t.name(s).to_string());
-    let mut cells: Vec<StoredCell> = merged
-        .shards
-        .iter()
-        .flatten()
+    let mut cells: Vec<StoredCell> = (merged.shards.iter().flatten().flatten())
         .map(|(k, a)| StoredCell {
             key: CellKey {
                 importer: NO_SYMBOL,
@@ -221,12 +219,9 @@ fn stored_series<'a>(
             let (mut index, mut work) = (SeriesIndex::default(), SurgeWork::new(surge));
             let (mut panels, mut rows) = (Vec::new(), Vec::new());
             let mut entries: Vec<Entry> = Vec::new();
-            let mut start = 0;
-            while start < shard.len() {
-                let hs6 = shard[start].0.hs6;
-                let end = start + shard[start..].partition_point(|c| c.0.hs6 == hs6);
+            for_each_block(shard, |hs6, block| {
                 for &kind in kinds {
-                    project(&shard[start..end], kind, grid.first, &mut entries);
+                    project(block, kind, grid.first, &mut entries);
                     if entries.is_empty() {
                         continue;
                     }
@@ -244,8 +239,7 @@ fn stored_series<'a>(
                         rows: (first, rows.len()),
                     });
                 }
-                start = end;
-            }
+            });
             (panels, rows)
         })
         .collect();

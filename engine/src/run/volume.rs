@@ -16,7 +16,7 @@ use crate::kernels::codes::HsCode;
 use crate::kernels::dates::format_ymd;
 use crate::report::{Finding, VolumeSummary};
 use crate::series::cells::{
-    CellAgg, CellKey, CellOrder, CellSymbols, MergedCells, UnitCells, merge,
+    CellAgg, CellKey, CellOrder, CellSymbols, MergedCells, UnitCells, for_each_block, merge,
 };
 use crate::series::entries::{
     Entry, PanelContext, PanelView, SeriesIndex, fold, project, typical_of,
@@ -56,10 +56,11 @@ pub fn volume(
     let cells: Vec<UnitCells> = units.iter_mut().filter_map(|u| u.cells.take()).collect();
     let new_first = cells.iter().filter_map(|c| c.day_range).map(|r| r.0).min();
     let first = stored.map_or((&[][..], &[][..]), |s| (&s.importers, &s.offices));
-    let merged = pool.install(|| merge(cells, syms, first, CellOrder::Hs6));
+    let mut merged = pool.install(|| merge(cells, syms, first, CellOrder::Hs6));
     timings.lap("volume_merge", t);
     let t = std::time::Instant::now();
-    let mut out = pool.install(|| analyse(&merged, stored, settings, watch));
+    let shards = std::mem::take(&mut merged.shards);
+    let mut out = pool.install(|| analyse(&merged, shards, stored, settings, watch));
     if stored.is_some() {
         // Only the periods the new data touches are reported.
         out.findings
@@ -99,7 +100,8 @@ struct PanelCells<'a> {
     entries: &'a [Entry],
 }
 
-/// Run the volume detectors over the merged cells. With `stored` (a scan against a
+/// Run the volume detectors over the merged cells (`shards`, taken out of `cells`, which
+/// keeps the symbols; each shard is freed once judged). With `stored` (a scan against a
 /// stored baseline), only the series the new cells touch are judged: each is the
 /// stored series plus the new cells, judged over its whole range; the panel's pooled
 /// spreads and typical amounts are the history's; an importer's first appearances
@@ -107,6 +109,7 @@ struct PanelCells<'a> {
 /// baseline's symbols (its names given first to [`merge`]).
 pub fn analyse(
     cells: &MergedCells,
+    shards: Vec<Vec<Vec<(CellKey, CellAgg)>>>,
     stored: Option<&StoredSeries>,
     settings: &VolumeSettings,
     watch: &WatchIndex,
@@ -183,10 +186,9 @@ pub fn analyse(
         settings,
     };
 
-    let shards: Vec<ShardResult> = cells
-        .shards
-        .par_iter()
-        .map(|shard| analyse_shard(shard, &names, stored))
+    let shards: Vec<ShardResult> = shards
+        .into_par_iter()
+        .map(|shard| analyse_shard(&shard, &names, stored))
         .collect();
 
     let mut findings = Vec::new();
@@ -282,7 +284,7 @@ struct ShardResult {
 /// the (new) cells touch are judged, each with its stored cells, with the history's
 /// panel context.
 fn analyse_shard(
-    cells: &[(CellKey, CellAgg)],
+    parts: &[Vec<(CellKey, CellAgg)>],
     names: &Names<'_>,
     stored: Option<&StoredSeries>,
 ) -> ShardResult {
@@ -290,15 +292,10 @@ fn analyse_shard(
     let settings = names.settings;
     let mut work = Work::new(settings.surge.as_ref());
     let (mut new, mut entries): (Vec<Entry>, Vec<Entry>) = (Vec::new(), Vec::new());
-    let mut start = 0;
-    while start < cells.len() {
-        let hs6 = cells[start].0.hs6;
-        let end = start + cells[start..].partition_point(|c| c.0.hs6 == hs6);
-        let block = &cells[start..end];
-        start = end;
+    for_each_block(parts, |hs6, block| {
         let mask = names.ctx.watch.mask_of(HsCode(hs6));
         if settings.restrict != 0 && mask & settings.restrict == 0 {
-            continue;
+            return;
         }
         for &kind in &settings.series.kinds {
             project(block, kind, names.ctx.grid.first, &mut new);
@@ -314,7 +311,7 @@ fn analyse_shard(
             };
             names.judge_panel(&panel, context.as_ref(), &mut work, &mut out);
         }
-    }
+    });
     out
 }
 

@@ -17,7 +17,6 @@ use super::{CellDims, PeriodKind, VolumeMeasure, period_id};
 use crate::kernels::arrow_edge::NULL_DATE;
 use crate::kernels::codes::{Code, HsCode};
 use crate::kernels::fixed::FixedSum;
-use crate::kernels::hash::FxHashMap;
 use crate::kernels::intern::KeyIndex;
 
 pub use super::symbols::{NO_SYMBOL, SHARDS};
@@ -391,12 +390,14 @@ pub fn shard_of(hs6: u64) -> usize {
     (hs6.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58) as usize % SHARDS
 }
 
-/// All units' cells merged: global symbols, each shard's cells sorted by key with equal
-/// keys folded.
+/// All units' cells merged: the run's symbols, and each shard's cells in parts (see
+/// [`CellOrder`]).
 #[derive(Debug, Default)]
 pub struct MergedCells {
-    /// Cells by shard, sorted by key, one entry per key.
-    pub shards: Vec<Vec<(CellKey, CellAgg)>>,
+    /// Cells by shard, in parts: with [`CellOrder::Key`] one part, sorted by key with
+    /// one entry per key; with [`CellOrder::Hs6`] one part per unit, each sorted by
+    /// HS6 (walk them with [`for_each_block`]).
+    pub shards: Vec<Vec<Vec<(CellKey, CellAgg)>>>,
     /// Importer names by global symbol.
     pub importers: SymbolTable,
     /// Office names by global symbol.
@@ -420,11 +421,11 @@ pub struct MergedCells {
 /// How the merged cells of a shard are laid out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CellOrder {
-    /// Sorted by key, one entry per key (a stored baseline's cells).
+    /// One part sorted by key, one entry per key (a stored baseline's cells).
     Key,
-    /// In blocks of one HS6, ascending; within a block in unit order, and a key may
-    /// occur once per unit. The volume pass projects each block onto its key kinds and
-    /// folds there, so sorting whole keys would be wasted.
+    /// The units' parts as they are, each sorted by HS6: a key may occur once per unit.
+    /// The volume pass projects each HS6 block onto its key kinds and folds there, so
+    /// sorting whole keys, or copying the cells into one vector, would be wasted.
     Hs6,
 }
 
@@ -475,68 +476,69 @@ pub fn merge(
             by_shard[s].push(cells);
         }
     }
+    let global = |c: &mut (CellKey, CellAgg)| {
+        c.0.importer = imp.get(c.0.importer);
+        c.0.office = off.get(c.0.office);
+    };
     out.shards = by_shard
         .into_par_iter()
-        .map(|parts| {
-            let global = |(k, a): (CellKey, CellAgg)| {
-                let key = CellKey {
-                    importer: imp.get(k.importer),
-                    office: off.get(k.office),
-                    ..k
-                };
-                (key, a)
-            };
-            match order {
-                CellOrder::Key => {
-                    let mut all: Vec<(CellKey, CellAgg)> =
-                        Vec::with_capacity(parts.iter().map(Vec::len).sum());
-                    for cells in parts {
-                        all.extend(cells.into_iter().map(global));
-                    }
-                    all.sort_unstable_by_key(|a| a.0);
-                    // Fold equal keys in place.
-                    all.dedup_by(|next, kept| {
-                        let same = next.0 == kept.0;
-                        if same {
-                            kept.1.add(&next.1);
-                        }
-                        same
-                    });
-                    all
+        .map(|mut parts| match order {
+            CellOrder::Key => {
+                let mut all: Vec<(CellKey, CellAgg)> =
+                    Vec::with_capacity(parts.iter().map(Vec::len).sum());
+                for cells in parts {
+                    all.extend(cells.into_iter().map(|mut c| {
+                        global(&mut c);
+                        c
+                    }));
                 }
-                CellOrder::Hs6 => group_by_hs6(&parts, global),
+                all.sort_unstable_by_key(|a| a.0);
+                // Fold equal keys in place.
+                all.dedup_by(|next, kept| {
+                    let same = next.0 == kept.0;
+                    if same {
+                        kept.1.add(&next.1);
+                    }
+                    same
+                });
+                vec![all]
+            }
+            CellOrder::Hs6 => {
+                parts.retain(|p| !p.is_empty());
+                for part in &mut parts {
+                    part.iter_mut().for_each(global);
+                    part.sort_unstable_by_key(|c| c.0.hs6);
+                }
+                parts
             }
         })
         .collect();
     out
 }
 
-/// The units' cells in blocks of one HS6 (ascending), each block in unit order: a
-/// counting sort, linear in the cells.
-fn group_by_hs6(
-    parts: &[Vec<(CellKey, CellAgg)>],
-    global: impl Fn((CellKey, CellAgg)) -> (CellKey, CellAgg),
-) -> Vec<(CellKey, CellAgg)> {
-    let mut slot: FxHashMap<u64, usize> = FxHashMap::default();
-    for c in parts.iter().flatten() {
-        *slot.entry(c.0.hs6).or_default() += 1;
+/// The HS6 blocks of a shard's parts, HS6 ascending: `f` gets each HS6 with its run of
+/// cells in every part that has it, in part order.
+pub fn for_each_block<'a>(
+    parts: &'a [Vec<(CellKey, CellAgg)>],
+    mut f: impl FnMut(u64, &[&'a [(CellKey, CellAgg)]]),
+) {
+    let mut at = vec![0usize; parts.len()];
+    let mut runs: Vec<&'a [(CellKey, CellAgg)]> = Vec::with_capacity(parts.len());
+    while let Some(hs6) = (parts.iter().zip(&at))
+        .filter_map(|(p, &i)| p.get(i).map(|c| c.0.hs6))
+        .min()
+    {
+        runs.clear();
+        for (p, i) in parts.iter().zip(at.iter_mut()) {
+            let rest = &p[*i..];
+            let n = rest.partition_point(|c| c.0.hs6 == hs6);
+            if n > 0 {
+                runs.push(&rest[..n]);
+                *i += n;
+            }
+        }
+        f(hs6, &runs);
     }
-    let mut codes: Vec<(u64, usize)> = slot.iter().map(|(&h, &n)| (h, n)).collect();
-    codes.sort_unstable();
-    let mut at = 0;
-    for (hs6, n) in codes {
-        slot.insert(hs6, at);
-        at += n;
-    }
-    let mut out = vec![(CellKey::default(), CellAgg::default()); at];
-    for &c in parts.iter().flatten() {
-        let Some(next) = slot.get_mut(&c.0.hs6) else {
-            continue;
-        };
-        out[*next] = global(c);
-        *next += 1;
-    }
-    out
 }
 
 /// Strings of a packed HS6.
@@ -562,6 +564,42 @@ mod tests {
             plausible: (i32::MIN, i32::MAX),
             dims: CellDims::ALL,
         }
+    }
+
+    #[test]
+    fn blocks_gather_each_hs6_from_every_part_in_order() {
+        let cell = |hs6: u64, period: i32| {
+            (
+                CellKey {
+                    hs6,
+                    period,
+                    ..CellKey::default()
+                },
+                CellAgg::default(),
+            )
+        };
+        let parts = vec![
+            vec![cell(1, 0), cell(1, 1), cell(3, 2)],
+            vec![cell(2, 3), cell(3, 4)],
+            vec![],
+            vec![cell(1, 5), cell(2, 6), cell(2, 7)],
+        ];
+        let mut seen: Vec<(u64, Vec<Vec<i32>>)> = Vec::new();
+        for_each_block(&parts, |hs6, runs| {
+            let periods = runs
+                .iter()
+                .map(|r| r.iter().map(|c| c.0.period).collect())
+                .collect();
+            seen.push((hs6, periods));
+        });
+        assert_eq!(
+            seen,
+            vec![
+                (1, vec![vec![0, 1], vec![5]]),
+                (2, vec![vec![3], vec![6, 7]]),
+                (3, vec![vec![2], vec![4]]),
+            ]
+        );
     }
 
     #[test]
@@ -600,10 +638,7 @@ mod tests {
         let a = batch(vec![Some("B"), Some("A"), None], vec![1.0, 2.0, f64::NAN]);
         let b = batch(vec![Some("A"), Some("C")], vec![4.0, -1.0]);
         let m = merge(vec![a, b], syms, (&[], &[]), CellOrder::Key);
-        let cells: Vec<(String, f64, u32)> = m
-            .shards
-            .iter()
-            .flatten()
+        let cells: Vec<(String, f64, u32)> = (m.shards.iter().flatten().flatten())
             .map(|(k, a)| {
                 (
                     m.importers.name(k.importer).to_string(),

@@ -22,19 +22,18 @@ pub fn series_key(kind: SeriesKind, k: &CellKey) -> Option<u64> {
     }
 }
 
-/// The cells of one HS6 block as series entries of one key kind: projected, sorted and
-/// folded (fixed-point sums: any order gives the same bits). Periods are counted from
-/// `first`.
+/// The cells of one HS6 block (in runs) as series entries of one key kind: projected,
+/// sorted and folded (fixed-point sums: any order gives the same bits). Periods are
+/// counted from `first`.
 pub fn project(
-    block: &[(CellKey, CellAgg)],
+    block: &[&[(CellKey, CellAgg)]],
     kind: SeriesKind,
     first: i32,
     entries: &mut Vec<Entry>,
 ) {
     entries.clear();
     entries.extend(
-        block
-            .iter()
+        (block.iter().flat_map(|run| run.iter()))
             .filter_map(|(k, a)| series_key(kind, k).map(|s| (s, (k.period - first) as u32, *a))),
     );
     entries.sort_unstable_by_key(|e| (e.0, e.1));
