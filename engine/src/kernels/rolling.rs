@@ -136,6 +136,17 @@ impl Window<'_> {
         self.sorted.len() - zero
     }
 
+    /// The median of the window's values, as [`Window::stats`] gives it (without the
+    /// deviations): a rule that needs a value far from the median can be ruled out
+    /// before its spread is computed.
+    pub fn median(&self) -> Option<f64> {
+        let n = self.sorted.len();
+        (n > 0).then(|| {
+            let (lo, frac) = quantile_position(n, 0.5);
+            interpolate(self.sorted[lo], self.sorted[(lo + 1).min(n - 1)], frac)
+        })
+    }
+
     /// The window's statistics; `None` when no value is present.
     pub fn stats(&mut self) -> Option<WindowStats> {
         stats_of_sorted(self.sorted, self.len, self.dev, MeanAd::Always)

@@ -112,7 +112,11 @@ impl Surge {
             }
             let (active, len) = (w.count(), w.len());
             let steady = self.steady(active, len);
-            let amounts = if active >= self.min_nonzero && !early {
+            // Both robust rules need the amount at `min_ratio` times the window's median:
+            // the spread is computed only when it is.
+            let robust_window = active >= self.min_nonzero && !early;
+            let far = |m: f64| !((ln[t] - m).exp() < self.min_ratio);
+            let mut amounts = if robust_window && w.median().is_some_and(far) {
                 w.spread_stats()
             } else {
                 None
@@ -151,6 +155,9 @@ impl Surge {
                 (Some(a), Some(b)) => Some(if b.score > a.score { b } else { a }),
                 (a, b) => a.or(b),
             };
+            if best.is_some() && amounts.is_none() && robust_window {
+                amounts = w.spread_stats();
+            }
             let flag = best.map(|j| SeriesFlag {
                 t,
                 start: t,
@@ -219,8 +226,12 @@ impl Surge {
         let mut episodes = Episodes::default();
         kernel.run(x, start, |t, mut w| {
             // A steady window (median above 0) is active in more than half its periods.
+            // A drop needs the amount at most the median over `min_ratio`: the spread is
+            // computed only then.
             let steady = self.steady(w.nonzero(), w.len());
-            let Some(w) = (complete(t) && steady).then(|| w.spread_stats()).flatten() else {
+            let low = |m: f64| !(x[t] * self.min_ratio > m);
+            let judged = complete(t) && steady && w.median().is_some_and(low);
+            let Some(w) = judged.then(|| w.spread_stats()).flatten() else {
                 episodes.push(t, None, out);
                 return;
             };
