@@ -1,6 +1,8 @@
 //! The walk of one series: the trailing and seasonal windows, the surge and drop rules,
 //! episodes.
 
+use std::cmp::Ordering;
+
 use super::{NotJudged, Series, SeriesFlag, Surge, SurgeBasis, SurgeCounts, SurgeScratch};
 use crate::detect::Direction;
 use crate::detect::scale::robust_sigma;
@@ -115,7 +117,8 @@ impl Surge {
             // Both robust rules need the amount at `min_ratio` times the window's median:
             // the spread is computed only when it is.
             let robust_window = active >= self.min_nonzero && !early;
-            let far = |m: f64| !((ln[t] - m).exp() < self.min_ratio);
+            let far =
+                |m: f64| (ln[t] - m).exp().partial_cmp(&self.min_ratio) != Some(Ordering::Less);
             let mut amounts = if robust_window && w.median().is_some_and(far) {
                 w.spread_stats()
             } else {
@@ -229,7 +232,7 @@ impl Surge {
             // A drop needs the amount at most the median over `min_ratio`: the spread is
             // computed only then.
             let steady = self.steady(w.nonzero(), w.len());
-            let low = |m: f64| !(x[t] * self.min_ratio > m);
+            let low = |m: f64| (x[t] * self.min_ratio).partial_cmp(&m) != Some(Ordering::Greater);
             let judged = complete(t) && steady && w.median().is_some_and(low);
             let Some(w) = judged.then(|| w.spread_stats()).flatten() else {
                 episodes.push(t, None, out);
