@@ -114,6 +114,13 @@ pub(crate) struct Plan {
     pub reclassification: Option<Reclassification>,
 }
 
+impl Plan {
+    /// Whether the week starting on `monday` has its Monday to Friday inside the range.
+    pub(crate) fn holds_workweek(&self, monday: i32) -> bool {
+        monday >= self.range_start && monday + 4 <= self.range_end
+    }
+}
+
 /// Relative volume of a day (weekday profile, a few public holidays).
 pub(crate) fn day_weight(day: i32) -> f64 {
     let (_, m, d) = super::calendar::civil_from_days(day);
@@ -226,7 +233,7 @@ pub(crate) fn candidate_mondays(plan: &Plan, earliest: i32) -> Vec<i32> {
     let first = plan.range_start + ((7 - weekday(plan.range_start)) % 7) as i32;
     let all: Vec<i32> = (0..)
         .map(|w| first + 7 * w)
-        .take_while(|m| m + 4 <= plan.range_end)
+        .take_while(|&m| plan.holds_workweek(m))
         .collect();
     let late: Vec<i32> = all.iter().copied().filter(|&m| m >= earliest).collect();
     if late.is_empty() { all } else { late }

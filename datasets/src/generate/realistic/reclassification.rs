@@ -168,7 +168,7 @@ impl Reclassification {
             };
             for w in 0..RECLASSIFICATION_WEEKS {
                 let week_monday = first + 7 * w;
-                if week_monday < plan.range_start || week_monday + 4 > plan.range_end {
+                if !plan.holds_workweek(week_monday) {
                     continue;
                 }
                 for declared_hs6 in [Some(old), None] {

@@ -225,7 +225,7 @@ fn seasonal_peaks(
                 let first_monday = iso_monday(march + 6);
                 for w in 0..SEASON_WEEKS {
                     let monday = first_monday + 7 * w;
-                    if monday < plan.range_start || monday + 4 > plan.range_end {
+                    if !plan.holds_workweek(monday) {
                         continue;
                     }
                     planted += u64::from(plant_ordinary_week(
